@@ -1,0 +1,26 @@
+# Set-up and the two everyday commands. Needs Python >= 3.11 as $(PYTHON).
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: demo test lint clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $@
+
+## demo: set up, then sample the bundled Boehm 2014 problem and write runs/boehm2014/
+demo: $(BIN)/.installed
+	$(BIN)/jakinfer sample boehm2014 --chains 4 --warmup 300 --draws 300 --seed 1 --out runs/boehm2014
+
+## test: set up, then run the test suite (slow checks excluded; `-m slow` runs them)
+test: $(BIN)/.installed
+	$(BIN)/python -m pytest -q -m "not slow"
+
+lint: $(BIN)/.installed
+	$(BIN)/ruff check jakinfer tests experiments
+
+clean:
+	rm -rf $(VENV) runs results .pytest_cache

@@ -1,0 +1,421 @@
+"""Read an SBML model (Level 2/3, ODE semantics) into a `SymbolicModel`.
+
+The MathML of every kinetic law, rule and initial assignment is read by walking
+libsbml's AST into sympy; nothing is parsed from strings. Supported: species
+(concentrations or amounts, boundary and constant species), constant
+compartments, global and local parameters, assignment and rate rules, initial
+assignments, function definitions (expanded), reactions with constant
+stoichiometry. Events, algebraic rules, delays, fast reactions, `rateOf`,
+conversion factors and varying compartment sizes raise
+`UnsupportedFeatureError` naming the element.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import libsbml
+import sympy as sp
+
+from jakinfer.errors import InputError, UnsupportedFeatureError
+from jakinfer.model.symbolic import TIME, SymbolicModel
+
+_MAX_RULE_DEPTH = 100
+
+
+def read_sbml(path: str | Path) -> SymbolicModel:
+    """Read an SBML file into a `SymbolicModel`.
+
+    Raises:
+        InputError: the file is missing or not valid SBML.
+        UnsupportedFeatureError: the model uses an SBML feature listed above.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError("SBML model file not found", file=str(path))
+    document = libsbml.readSBMLFromFile(str(path))
+    return _model_from_document(document, str(path))
+
+
+def read_sbml_string(text: str, source: str = "<string>") -> SymbolicModel:
+    """Read SBML given as a string (`source` names it in error messages)."""
+    return _model_from_document(libsbml.readSBMLFromString(text), source)
+
+
+def _model_from_document(document: libsbml.SBMLDocument, source: str) -> SymbolicModel:
+    errors = [
+        document.getError(i)
+        for i in range(document.getNumErrors())
+        if document.getError(i).getSeverity() >= libsbml.LIBSBML_SEV_ERROR
+    ]
+    if errors:
+        first = errors[0]
+        raise InputError(
+            f"not valid SBML: {first.getMessage().strip()}", file=source, row=first.getLine()
+        )
+    model = document.getModel()
+    if model is None:
+        raise InputError("the SBML document has no <model>", file=source)
+    return _SBMLReader(model, source).read()
+
+
+class _SBMLReader:
+    def __init__(self, model: libsbml.Model, source: str) -> None:
+        self.model = model
+        self.source = source
+        self.function_definitions = {
+            fd.getId(): fd for fd in model.getListOfFunctionDefinitions()
+        }
+
+    # -- errors -----------------------------------------------------------------
+    def unsupported(self, what: str, element_id: str | None = None) -> UnsupportedFeatureError:
+        return UnsupportedFeatureError(
+            f"SBML feature not supported: {what}", file=self.source, row=element_id
+        )
+
+    # -- math -------------------------------------------------------------------
+    def math(self, node: libsbml.ASTNode | None, context: str) -> sp.Expr:
+        if node is None:
+            raise InputError(f"{context} has no math", file=self.source, row=context)
+        return _ast_to_sympy(node, self, context, {})
+
+    # -- model ------------------------------------------------------------------
+    def read(self) -> SymbolicModel:
+        model = self.model
+        self._reject_unsupported()
+
+        compartments = {c.getId(): c for c in model.getListOfCompartments()}
+        species = {s.getId(): s for s in model.getListOfSpecies()}
+        parameters = {p.getId(): p for p in model.getListOfParameters()}
+
+        assignment_rules: dict[str, sp.Expr] = {}
+        rate_rules: dict[str, sp.Expr] = {}
+        for rule in model.getListOfRules():
+            variable = rule.getVariable()
+            if rule.isAssignment():
+                assignment_rules[variable] = self.math(rule.getMath(), f"assignmentRule {variable}")
+            elif rule.isRate():
+                rate_rules[variable] = self.math(rule.getMath(), f"rateRule {variable}")
+        for compartment_id in compartments:
+            if compartment_id in assignment_rules or compartment_id in rate_rules:
+                raise self.unsupported("compartment size changing in time", compartment_id)
+
+        initial_assignments = {
+            ia.getSymbol(): self.math(ia.getMath(), f"initialAssignment {ia.getSymbol()}")
+            for ia in model.getListOfInitialAssignments()
+        }
+
+        # States: non-constant species without assignment rules, then rate-rule parameters.
+        state_ids: list[str] = []
+        state_compartments: list[str | None] = []
+        for species_id, s in species.items():
+            if species_id in assignment_rules:
+                continue
+            if s.getConstant() and species_id not in rate_rules:
+                continue
+            state_ids.append(species_id)
+            state_compartments.append(s.getCompartment())
+        for parameter_id in parameters:
+            if parameter_id in rate_rules:
+                state_ids.append(parameter_id)
+                state_compartments.append(None)
+
+        # Constant quantities: compartments, constant parameters, constant species.
+        parameter_ids: list[str] = []
+        parameter_defaults: list[float] = []
+        derived: dict[str, sp.Expr] = dict(assignment_rules)
+        for compartment_id, c in compartments.items():
+            if compartment_id in initial_assignments:
+                derived[compartment_id] = initial_assignments[compartment_id]
+                continue
+            size = c.getSize() if c.isSetSize() else (1.0 if c.getSpatialDimensions() == 0 else float("nan"))
+            if size != size:
+                raise InputError("compartment has no size", file=self.source, row=compartment_id, column="size")
+            parameter_ids.append(compartment_id)
+            parameter_defaults.append(float(size))
+        for parameter_id, p in parameters.items():
+            if parameter_id in assignment_rules or parameter_id in rate_rules:
+                continue
+            if parameter_id in initial_assignments:
+                derived[parameter_id] = initial_assignments[parameter_id]
+                continue
+            value = p.getValue() if p.isSetValue() else float("nan")
+            if value != value:
+                raise InputError(
+                    "parameter has neither a value nor an initial assignment",
+                    file=self.source, row=parameter_id, column="value",
+                )
+            parameter_ids.append(parameter_id)
+            parameter_defaults.append(float(value))
+        for species_id, s in species.items():
+            if species_id in state_ids or species_id in assignment_rules:
+                continue
+            if species_id in initial_assignments:
+                derived[species_id] = initial_assignments[species_id]
+                continue
+            parameter_ids.append(species_id)
+            parameter_defaults.append(self._species_initial_value(s, compartments))
+
+        expressions = _resolve_derived(derived, self.source)
+
+        def substitute(expression: sp.Expr) -> sp.Expr:
+            replacements = {s: expressions[s.name] for s in expression.free_symbols if s.name in expressions}
+            return expression.xreplace(replacements) if replacements else expression
+
+        # Right-hand side.
+        rates = {state_id: sp.Integer(0) for state_id in state_ids}
+        for reaction in model.getListOfReactions():
+            self._add_reaction(reaction, rates, species, compartments, substitute)
+        for variable, expression in rate_rules.items():
+            rates[variable] = substitute(expression)
+        for state_id in state_ids:
+            s = species.get(state_id)
+            if s is not None and s.getBoundaryCondition() and state_id not in rate_rules:
+                rates[state_id] = sp.Integer(0)
+
+        # Initial values.
+        initial_values = []
+        for state_id in state_ids:
+            if state_id in initial_assignments:
+                value = initial_assignments[state_id]
+            elif state_id in species:
+                value = sp.Float(self._species_initial_value(species[state_id], compartments))
+            else:
+                p = parameters[state_id]
+                if not p.isSetValue():
+                    raise InputError(
+                        "rate-rule parameter has no initial value",
+                        file=self.source, row=state_id, column="value",
+                    )
+                value = sp.Float(p.getValue())
+            initial_values.append(substitute(value).xreplace({TIME: sp.Integer(0)}))
+        for state_id, value in zip(state_ids, initial_values, strict=True):
+            bad = {s.name for s in value.free_symbols} & set(state_ids)
+            if bad:
+                raise self.unsupported(
+                    f"initial value of {state_id} depends on other states {sorted(bad)}", state_id
+                )
+
+        return SymbolicModel(
+            name=model.getId() or Path(self.source).stem,
+            state_ids=tuple(state_ids),
+            parameter_ids=tuple(parameter_ids),
+            parameter_defaults=tuple(parameter_defaults),
+            rhs=tuple(rates[s] for s in state_ids),
+            initial_values=tuple(initial_values),
+            expressions=expressions,
+            state_compartments=tuple(state_compartments),
+        )
+
+    def _species_initial_value(self, s: libsbml.Species, compartments) -> float:
+        size = compartments[s.getCompartment()].getSize()
+        if s.isSetInitialConcentration():
+            concentration = s.getInitialConcentration()
+            return concentration * size if s.getHasOnlySubstanceUnits() else concentration
+        if s.isSetInitialAmount():
+            amount = s.getInitialAmount()
+            return amount if s.getHasOnlySubstanceUnits() else amount / size
+        return float("nan")
+
+    def _add_reaction(self, reaction, rates, species, compartments, substitute) -> None:
+        reaction_id = reaction.getId()
+        if reaction.isSetFast() and reaction.getFast():
+            raise self.unsupported("fast reaction", reaction_id)
+        law = reaction.getKineticLaw()
+        if law is None or law.getMath() is None:
+            raise InputError("reaction has no kinetic law", file=self.source, row=reaction_id, column="kineticLaw")
+        local_values = {}
+        for local in list(law.getListOfLocalParameters()) + list(law.getListOfParameters()):
+            local_values[local.getId()] = sp.Float(local.getValue())
+        flux = _ast_to_sympy(law.getMath(), self, f"kineticLaw of {reaction_id}", local_values)
+        flux = substitute(flux)
+        for references, sign in (
+            (reaction.getListOfReactants(), -1),
+            (reaction.getListOfProducts(), 1),
+        ):
+            for reference in references:
+                species_id = reference.getSpecies()
+                if species_id not in rates:
+                    continue
+                s = species[species_id]
+                if s.getBoundaryCondition():
+                    continue
+                if reference.isSetStoichiometryMath():
+                    raise self.unsupported("stoichiometryMath", reaction_id)
+                if reference.isSetId() and not reference.getConstant():
+                    raise self.unsupported("varying stoichiometry", reaction_id)
+                stoichiometry = reference.getStoichiometry() if reference.isSetStoichiometry() else 1.0
+                change = sign * sp.nsimplify(stoichiometry) * flux
+                if not s.getHasOnlySubstanceUnits():
+                    change = change / sp.Symbol(s.getCompartment(), real=True)
+                rates[species_id] = rates[species_id] + change
+
+    def _reject_unsupported(self) -> None:
+        model = self.model
+        if model.getNumEvents():
+            raise self.unsupported("events", model.getEvent(0).getId() or "event 1")
+        for rule in model.getListOfRules():
+            if rule.isAlgebraic():
+                raise self.unsupported("algebraic rules", "algebraicRule")
+        if model.getNumConstraints():
+            raise self.unsupported("constraints", "constraint")
+        for s in model.getListOfSpecies():
+            if s.isSetConversionFactor():
+                raise self.unsupported("conversion factors", s.getId())
+        if model.isSetConversionFactor():
+            raise self.unsupported("conversion factors", "model")
+        for c in model.getListOfCompartments():
+            if not c.getConstant():
+                raise self.unsupported("non-constant compartment", c.getId())
+
+
+def _resolve_derived(derived: dict[str, sp.Expr], source: str) -> dict[str, sp.Expr]:
+    """Substitute derived quantities into each other until none refers to another."""
+    resolved = dict(derived)
+    for _ in range(_MAX_RULE_DEPTH):
+        changed = False
+        for key, expression in resolved.items():
+            replacements = {s: resolved[s.name] for s in expression.free_symbols if s.name in resolved}
+            if replacements:
+                resolved[key] = expression.xreplace(replacements)
+                changed = True
+        if not changed:
+            return resolved
+    raise InputError("assignment rules / initial assignments form a cycle", file=source)
+
+
+_BINARY_OPS = {
+    libsbml.AST_POWER: lambda a, b: a**b,
+    libsbml.AST_FUNCTION_POWER: lambda a, b: a**b,
+    libsbml.AST_DIVIDE: lambda a, b: a / b,
+    libsbml.AST_RELATIONAL_EQ: sp.Eq,
+    libsbml.AST_RELATIONAL_NEQ: sp.Ne,
+    libsbml.AST_RELATIONAL_LT: sp.StrictLessThan,
+    libsbml.AST_RELATIONAL_LEQ: sp.LessThan,
+    libsbml.AST_RELATIONAL_GT: sp.StrictGreaterThan,
+    libsbml.AST_RELATIONAL_GEQ: sp.GreaterThan,
+}
+
+_UNARY_OPS = {
+    libsbml.AST_FUNCTION_EXP: sp.exp,
+    libsbml.AST_FUNCTION_LN: sp.log,
+    libsbml.AST_FUNCTION_ABS: sp.Abs,
+    libsbml.AST_FUNCTION_FLOOR: sp.floor,
+    libsbml.AST_FUNCTION_CEILING: sp.ceiling,
+    libsbml.AST_FUNCTION_SIN: sp.sin,
+    libsbml.AST_FUNCTION_COS: sp.cos,
+    libsbml.AST_FUNCTION_TAN: sp.tan,
+    libsbml.AST_FUNCTION_ARCSIN: sp.asin,
+    libsbml.AST_FUNCTION_ARCCOS: sp.acos,
+    libsbml.AST_FUNCTION_ARCTAN: sp.atan,
+    libsbml.AST_FUNCTION_SINH: sp.sinh,
+    libsbml.AST_FUNCTION_COSH: sp.cosh,
+    libsbml.AST_FUNCTION_TANH: sp.tanh,
+    libsbml.AST_FUNCTION_SEC: sp.sec,
+    libsbml.AST_FUNCTION_CSC: sp.csc,
+    libsbml.AST_FUNCTION_COT: sp.cot,
+    libsbml.AST_LOGICAL_NOT: sp.Not,
+}
+
+_UNSUPPORTED_AST = {
+    libsbml.AST_FUNCTION_DELAY: "delay()",
+    libsbml.AST_FUNCTION_RATE_OF: "rateOf()",
+    libsbml.AST_NAME_AVOGADRO: None,
+}
+
+
+def _ast_to_sympy(node: libsbml.ASTNode, reader: _SBMLReader, context: str, bound: dict) -> sp.Expr:
+    kind = node.getType()
+    children = [node.getChild(i) for i in range(node.getNumChildren())]
+
+    def walk(child):
+        return _ast_to_sympy(child, reader, context, bound)
+
+    if kind in (libsbml.AST_INTEGER,):
+        return sp.Integer(node.getInteger())
+    if kind in (libsbml.AST_REAL, libsbml.AST_REAL_E):
+        value = node.getReal()
+        if value != value:
+            return sp.nan
+        if value in (float("inf"), float("-inf")):
+            return sp.oo if value > 0 else -sp.oo
+        return sp.Float(value, 17)
+    if kind == libsbml.AST_RATIONAL:
+        return sp.Rational(node.getNumerator(), node.getDenominator())
+    if kind == libsbml.AST_NAME_TIME:
+        return TIME
+    if kind == libsbml.AST_NAME_AVOGADRO:
+        return sp.Float(6.02214076e23)
+    if kind == libsbml.AST_CONSTANT_E:
+        return sp.E
+    if kind == libsbml.AST_CONSTANT_PI:
+        return sp.pi
+    if kind == libsbml.AST_CONSTANT_TRUE:
+        return sp.true
+    if kind == libsbml.AST_CONSTANT_FALSE:
+        return sp.false
+    if kind == libsbml.AST_NAME:
+        name = node.getName()
+        if name in bound:
+            return bound[name]
+        return sp.Symbol(name, real=True)
+    if kind in _UNSUPPORTED_AST:
+        raise reader.unsupported(_UNSUPPORTED_AST[kind] or node.getName(), context)
+    if kind == libsbml.AST_PLUS:
+        return sp.Add(*[walk(c) for c in children]) if children else sp.Integer(0)
+    if kind == libsbml.AST_TIMES:
+        return sp.Mul(*[walk(c) for c in children]) if children else sp.Integer(1)
+    if kind == libsbml.AST_MINUS:
+        if len(children) == 1:
+            return -walk(children[0])
+        return walk(children[0]) - walk(children[1])
+    if kind in _BINARY_OPS:
+        return _BINARY_OPS[kind](walk(children[0]), walk(children[1]))
+    if kind in _UNARY_OPS:
+        return _UNARY_OPS[kind](walk(children[0]))
+    if kind == libsbml.AST_FUNCTION_LOG:
+        if len(children) == 2:
+            return sp.log(walk(children[1]), walk(children[0]))
+        return sp.log(walk(children[0]), 10)
+    if kind == libsbml.AST_FUNCTION_ROOT:
+        if len(children) == 2:
+            return walk(children[1]) ** (1 / walk(children[0]))
+        return sp.sqrt(walk(children[0]))
+    if kind == libsbml.AST_LOGICAL_AND:
+        return sp.And(*[walk(c) for c in children])
+    if kind == libsbml.AST_LOGICAL_OR:
+        return sp.Or(*[walk(c) for c in children])
+    if kind == libsbml.AST_LOGICAL_XOR:
+        return sp.Xor(*[walk(c) for c in children])
+    if kind == libsbml.AST_FUNCTION_MAX:
+        return sp.Max(*[walk(c) for c in children])
+    if kind == libsbml.AST_FUNCTION_MIN:
+        return sp.Min(*[walk(c) for c in children])
+    if kind == libsbml.AST_FUNCTION_REM:
+        return sp.Mod(walk(children[0]), walk(children[1]))
+    if kind == libsbml.AST_FUNCTION_QUOTIENT:
+        return sp.floor(walk(children[0]) / walk(children[1]))
+    if kind == libsbml.AST_FUNCTION_PIECEWISE:
+        pieces = []
+        for i in range(0, len(children) - 1, 2):
+            pieces.append((walk(children[i]), walk(children[i + 1])))
+        if len(children) % 2 == 1:
+            pieces.append((walk(children[-1]), True))
+        return sp.Piecewise(*pieces)
+    if kind == libsbml.AST_FUNCTION:
+        name = node.getName()
+        definition = reader.function_definitions.get(name)
+        if definition is None:
+            raise InputError(f"call of undefined function {name!r}", file=reader.source, row=context)
+        arguments = [walk(c) for c in children]
+        names = [definition.getArgument(i).getName() for i in range(definition.getNumArguments())]
+        if len(names) != len(arguments):
+            raise InputError(
+                f"function {name!r} takes {len(names)} arguments, got {len(arguments)}",
+                file=reader.source, row=context,
+            )
+        body = definition.getBody()
+        return _ast_to_sympy(body, reader, f"functionDefinition {name}", dict(zip(names, arguments, strict=True)))
+    if kind == libsbml.AST_LAMBDA:
+        raise reader.unsupported("lambda outside a function definition", context)
+    raise reader.unsupported(f"MathML element {node.getName() or kind}", context)

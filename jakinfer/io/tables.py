@@ -1,0 +1,87 @@
+"""Read delimited text tables (PEtab TSV, tidy CSV) as strings, with line numbers.
+
+Values stay strings so that each reader converts and validates them itself and
+can name the file, line and column of a bad value. Tables are never written
+back to the files they came from.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from jakinfer.errors import InputError
+
+
+def read_table(path: str | Path, *, delimiter: str, required: Sequence[str] = ()) -> pd.DataFrame:
+    """Read a delimited text file into a DataFrame of stripped strings.
+
+    Blank lines are skipped. `table.attrs["file"]` holds the path and
+    `table.attrs["lines"]` the file line number (header = 1) of each row,
+    `table.attrs["files"]` the file of each row.
+
+    Raises:
+        InputError: missing or empty file, not UTF-8, a row with more cells than
+            the header, duplicate or missing required columns.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError("table file not found", file=str(path))
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = raw[: error.start].count(b"\n") + 1
+        raise InputError(f"not UTF-8 text (byte {error.start})", file=str(path), row=line) from None
+    rows: list[list[str]] = []
+    lines: list[int] = []
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quotechar='"')
+    header: list[str] | None = None
+    for cells in reader:
+        line = reader.line_num
+        if not any(cell.strip() for cell in cells):
+            continue
+        if header is None:
+            header = [cell.strip() for cell in cells]
+            continue
+        if len(cells) > len(header):
+            raise InputError(f"{len(cells)} cells but the header has {len(header)}", file=str(path), row=line)
+        rows.append([cell.strip() for cell in cells] + [""] * (len(header) - len(cells)))
+        lines.append(line)
+    if header is None:
+        raise InputError("empty table (no header row)", file=str(path))
+    duplicates = sorted({c for c in header if header.count(c) > 1})
+    if duplicates:
+        raise InputError(f"duplicate column(s) {duplicates}", file=str(path), row=1)
+    empty = [i + 1 for i, c in enumerate(header) if not c]
+    if empty:
+        raise InputError(f"empty column name at position {empty[0]}", file=str(path), row=1)
+    missing = [c for c in required if c not in header]
+    if missing:
+        raise InputError(f"missing required column(s) {missing}", file=str(path), row=1,
+                         column=missing[0])
+    table = pd.DataFrame(rows, columns=header, dtype=object)
+    table.attrs["file"] = str(path)
+    table.attrs["lines"] = lines
+    table.attrs["files"] = [str(path)] * len(rows)
+    return table
+
+
+def concat_tables(tables: Sequence[pd.DataFrame]) -> pd.DataFrame:
+    """Stack tables read by `read_table`, keeping each row's file and line."""
+    if len(tables) == 1:
+        return tables[0]
+    table = pd.concat(list(tables), ignore_index=True)
+    table.attrs["file"] = ", ".join(t.attrs["file"] for t in tables)
+    table.attrs["lines"] = [line for t in tables for line in t.attrs["lines"]]
+    table.attrs["files"] = [file for t in tables for file in t.attrs["files"]]
+    return table
+
+
+def read_tsv(path: str | Path, required: Sequence[str] = ()) -> pd.DataFrame:
+    """`read_table` with tab delimiter (PEtab)."""
+    return read_table(path, delimiter="\t", required=required)

@@ -1,0 +1,74 @@
+"""A `SymbolicModel` compiled to JAX functions: right-hand side, Jacobian, x0."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import equinox as eqx
+import jax.numpy as jnp
+
+from jakinfer.model.codegen import compile_vector
+from jakinfer.model.symbolic import TIME, SymbolicModel
+
+
+class CompiledModel(eqx.Module):
+    """JAX functions of one ODE model; all arrays float64.
+
+    Shapes: `x` `(n_x,)` state, `p` `(n_p,)` model parameters on linear scale in
+    the order of `parameter_ids`, `t` scalar time.
+
+    Attributes:
+        rhs: `(t, x, p) -> dx/dt` `(n_x,)`.
+        jacobian: `(t, x, p) -> ∂f/∂x` `(n_x, n_x)`, analytic (symbolic).
+        time_derivative: `(t, x, p) -> ∂f/∂t` `(n_x,)`, analytic.
+        initial_state: `p -> x(0)` `(n_x,)`.
+    """
+
+    state_ids: tuple[str, ...] = eqx.field(static=True)
+    parameter_ids: tuple[str, ...] = eqx.field(static=True)
+    parameter_defaults: tuple[float, ...] = eqx.field(static=True)
+    rhs: Callable = eqx.field(static=True)
+    jacobian: Callable = eqx.field(static=True)
+    time_derivative: Callable = eqx.field(static=True)
+    initial_state: Callable = eqx.field(static=True)
+
+    @property
+    def n_states(self) -> int:
+        return len(self.state_ids)
+
+    @property
+    def n_parameters(self) -> int:
+        return len(self.parameter_ids)
+
+
+def compile_model(model: SymbolicModel) -> CompiledModel:
+    """Compile a `SymbolicModel` into JAX functions (no tracing happens here)."""
+    arguments = (TIME.name, model.state_ids, model.parameter_ids)
+    rhs_vector = compile_vector(model.rhs, arguments)
+    n_x = len(model.state_ids)
+    jacobian_entries = [entry for row in model.jacobian() for entry in row]
+    jacobian_vector = compile_vector(jacobian_entries, arguments)
+    time_vector = compile_vector(model.time_derivative(), arguments)
+    initial_vector = compile_vector(model.initial_values, (TIME.name, model.parameter_ids))
+
+    def rhs(t, x, p):
+        return rhs_vector(t, x, p)
+
+    def jacobian(t, x, p):
+        return jnp.reshape(jacobian_vector(t, x, p), (n_x, n_x))
+
+    def time_derivative(t, x, p):
+        return time_vector(t, x, p)
+
+    def initial_state(p):
+        return initial_vector(0.0, p)
+
+    return CompiledModel(
+        state_ids=model.state_ids,
+        parameter_ids=model.parameter_ids,
+        parameter_defaults=model.parameter_defaults,
+        rhs=rhs,
+        jacobian=jacobian,
+        time_derivative=time_derivative,
+        initial_state=initial_state,
+    )

@@ -1,0 +1,121 @@
+"""A reaction network as symbolic ODEs: the one model type every source compiles to.
+
+SBML import (`jakinfer.io.sbml`) and the Python model DSL both produce a
+`SymbolicModel`; `jakinfer.model.compiled.CompiledModel` turns it into JAX
+functions (right-hand side, analytic Jacobian, initial state).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import sympy as sp
+
+TIME = sp.Symbol("t", real=True)
+"""The time symbol used in every expression (model time unit, e.g. minutes)."""
+
+
+@dataclass(frozen=True)
+class SymbolicModel:
+    """ODE model `dx/dt = f(t, x, p)`, `x(0) = x0(p)`, in sympy.
+
+    Attributes:
+        name: model id.
+        state_ids: the `n_x` state variables (species concentrations or amounts,
+            parameters with rate rules), in the order of the state vector.
+        parameter_ids: the `n_p` constant model quantities the equations depend on
+            (SBML parameters and compartment sizes); the per-condition parameter
+            vector follows this order.
+        parameter_defaults: the `n_p` default values (linear scale).
+        rhs: `n_x` expressions for `dx/dt` in `TIME`, states and parameters.
+        initial_values: `n_x` expressions for `x(0)` in parameters (and `TIME`,
+            evaluated at 0).
+        expressions: derived quantities (SBML assignment rules, parameters set by
+            initial assignments) by id, each already written in `TIME`, states and
+            parameters only; observable formulas may use them.
+        state_compartments: compartment id of each state (`None` for parameters
+            with rate rules), used by transport-aware tools and export.
+    """
+
+    name: str
+    state_ids: tuple[str, ...]
+    parameter_ids: tuple[str, ...]
+    parameter_defaults: tuple[float, ...]
+    rhs: tuple[sp.Expr, ...]
+    initial_values: tuple[sp.Expr, ...]
+    expressions: Mapping[str, sp.Expr] = field(default_factory=dict)
+    state_compartments: tuple[str | None, ...] = ()
+
+    def __post_init__(self) -> None:
+        if len(self.rhs) != len(self.state_ids):
+            raise ValueError("rhs must have one expression per state")
+        if len(self.initial_values) != len(self.state_ids):
+            raise ValueError("initial_values must have one expression per state")
+        if len(self.parameter_defaults) != len(self.parameter_ids):
+            raise ValueError("parameter_defaults must have one value per parameter")
+        known = {TIME.name, *self.state_ids, *self.parameter_ids}
+        for state_id, expression in zip(self.state_ids, self.rhs, strict=True):
+            unknown = {s.name for s in expression.free_symbols} - known
+            if unknown:
+                raise ValueError(
+                    f"the rate of {state_id} uses undefined symbols {sorted(unknown)}"
+                )
+
+    @property
+    def state_symbols(self) -> tuple[sp.Symbol, ...]:
+        return tuple(sp.Symbol(name, real=True) for name in self.state_ids)
+
+    @property
+    def parameter_symbols(self) -> tuple[sp.Symbol, ...]:
+        return tuple(sp.Symbol(name, real=True) for name in self.parameter_ids)
+
+    def jacobian(self) -> tuple[tuple[sp.Expr, ...], ...]:
+        """Analytic `∂f_i/∂x_j`, shape `(n_x, n_x)` as nested tuples."""
+        states = _symbols_by_name(self.rhs, self.state_ids)
+        return tuple(
+            tuple(sp.diff(f, states[name]) if name in states else sp.Integer(0)
+                  for name in self.state_ids)
+            for f in self.rhs
+        )
+
+    def time_derivative(self) -> tuple[sp.Expr, ...]:
+        """Analytic `∂f_i/∂t`, shape `(n_x,)`."""
+        times = [s for f in self.rhs for s in f.free_symbols if s.name == TIME.name]
+        if not times:
+            return tuple(sp.Integer(0) for _ in self.rhs)
+        return tuple(sp.diff(f, times[0]) for f in self.rhs)
+
+    def substitute_expressions(self, expression: sp.Expr) -> sp.Expr:
+        """Replace derived quantities (assignment-rule ids) in `expression`."""
+        replacements = {
+            s: self.expressions[s.name]
+            for s in expression.free_symbols
+            if s.name in self.expressions
+        }
+        return expression.xreplace(replacements) if replacements else expression
+
+
+def _symbols_by_name(expressions, names) -> dict[str, sp.Symbol]:
+    wanted = set(names)
+    found: dict[str, sp.Symbol] = {}
+    for expression in expressions:
+        for symbol in expression.free_symbols:
+            if symbol.name in wanted:
+                found[symbol.name] = symbol
+    return found
+
+
+def rename_to_plain_symbols(expression: sp.Expr) -> sp.Expr:
+    """Map every symbol to a plain `real=True` symbol of the same name.
+
+    Formulas parsed by different parsers carry different assumptions on their
+    symbols; the code generator looks symbols up by name, but substitution and
+    differentiation need identical symbol objects.
+    """
+    replacements = {
+        s: sp.Symbol(s.name, real=True)
+        for s in expression.free_symbols
+        if isinstance(s, sp.Symbol)
+    }
+    return expression.xreplace(replacements)
