@@ -16,6 +16,7 @@ import jax
 import jax.numpy as jnp
 
 from jakinfer.model.compiled import CompiledModel
+from jakinfer.solvers import Rodas5P
 
 
 class SolveStatus(enum.IntEnum):
@@ -47,7 +48,13 @@ class SolverConfig(eqx.Module):
     """How to solve the ODEs.
 
     Attributes:
-        solver: a diffrax solver; default `Kvaerno5` (L-stable SDIRK, stiff).
+        solver: a diffrax solver. Default `Rodas5P`, a stiffly accurate,
+            linearly implicit Rosenbrock method of order 5 (one LU factorisation
+            per step, no Newton iteration), about 5x faster than `Kvaerno5` on
+            the Boehm problem at the same tolerance; `diffrax.Kvaerno5()` is the
+            SDIRK alternative.
+        use_model_jacobian: give a `Rodas5P` without its own Jacobian the
+            model's analytic (symbolic) Jacobian and time derivative.
         rtol, atol: tolerances of the PID step-size controller.
         max_steps: step budget per solve; exceeding it is a failure.
         adjoint: how to differentiate the solve; `ForwardMode` (default) suits the
@@ -58,7 +65,8 @@ class SolverConfig(eqx.Module):
         pcoeff, icoeff, dcoeff: PID controller coefficients.
     """
 
-    solver: diffrax.AbstractSolver = diffrax.Kvaerno5()
+    solver: diffrax.AbstractSolver = Rodas5P()
+    use_model_jacobian: bool = eqx.field(static=True, default=True)
     rtol: float = 1e-8
     atol: float = 1e-8
     max_steps: int = eqx.field(static=True, default=100_000)
@@ -68,6 +76,13 @@ class SolverConfig(eqx.Module):
     pcoeff: float = 0.3
     icoeff: float = 0.3
     dcoeff: float = 0.0
+
+    def solver_for(self, model: CompiledModel) -> diffrax.AbstractSolver:
+        """The solver to use for `model` (with its analytic Jacobian where wanted)."""
+        solver = self.solver
+        if self.use_model_jacobian and isinstance(solver, Rodas5P) and solver.jacobian is None:
+            return Rodas5P(jacobian=model.jacobian, autonomous=model.autonomous)
+        return solver
 
     def controller(self) -> diffrax.PIDController:
         return diffrax.PIDController(
@@ -119,7 +134,7 @@ def solve_time_course(
     term = diffrax.ODETerm(lambda t, x, p: model.rhs(t, x, p))
     solution = diffrax.diffeqsolve(
         term,
-        config.solver,
+        config.solver_for(model),
         t0=0.0,
         t1=end_time,
         dt0=None,
@@ -157,7 +172,7 @@ def solve_steady_state(
     )
     solution = diffrax.diffeqsolve(
         term,
-        config.solver,
+        config.solver_for(model),
         t0=0.0,
         t1=jnp.inf,
         dt0=None,
@@ -197,7 +212,15 @@ def solve_conditions(
 
     Returns:
         `states` `(n_c, n_t, n_x)` and `status` `(n_c,)`.
+
+    A batch of one is solved without `vmap`: a vmapped adaptive solve runs its
+    while loop with batched predicates and selects, about twice the cost.
     """
+    if parameters.shape[0] == 1:
+        states, status = solve_time_course(
+            model, config, parameters[0], initial_states[0], save_times[0], end_times[0]
+        )
+        return states[None], status[None]
     return jax.vmap(solve_time_course, in_axes=(None, None, 0, 0, 0, 0))(
         model, config, parameters, initial_states, save_times, end_times
     )
@@ -210,6 +233,9 @@ def solve_steady_states(
     initial_states: jax.Array,
 ) -> tuple[jax.Array, jax.Array]:
     """`solve_steady_state` vmapped over conditions: `(n_c, n_x)`, `(n_c,)`."""
+    if parameters.shape[0] == 1:
+        state, status = solve_steady_state(model, config, parameters[0], initial_states[0])
+        return state[None], status[None]
     return jax.vmap(solve_steady_state, in_axes=(None, None, 0, 0))(
         model, config, parameters, initial_states
     )

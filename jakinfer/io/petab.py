@@ -30,6 +30,7 @@ from jakinfer.problem import Experiments, Measurements, Observable, Problem, Val
 
 _PLACEHOLDER = re.compile(r"^(observable|noise)Parameter(\d+)_(.+)$")
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_PETAB_TIME = "time"
 
 
 def read_petab(yaml_path: str | Path) -> Problem:
@@ -68,9 +69,14 @@ class _ProblemFiles:
 
 def _read_yaml(path: Path) -> _ProblemFiles:
     try:
-        content = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as error:
-        raise InputError(f"not a valid YAML file: {error}", file=str(path)) from None
+        text = path.read_text(encoding="utf-8")
+        content = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        raise InputError(f"not a valid YAML file: {error}", file=str(path),
+                         row=mark.line + 1 if mark is not None else None) from None
+    except UnicodeDecodeError as error:
+        raise InputError(f"not UTF-8 text: {error}", file=str(path)) from None
     if not isinstance(content, dict):
         raise InputError("expected a YAML mapping", file=str(path))
     version = str(content.get("format_version", ""))
@@ -103,7 +109,8 @@ def _read_yaml(path: Path) -> _ProblemFiles:
         for item in values:
             file = base / str(item)
             if not file.is_file():
-                raise InputError(f"file listed under {key!r} not found: {file}", file=str(path), column=key)
+                raise InputError(f"file listed under {key!r} not found: {file}", file=str(path),
+                                 row=_line_of(text, str(item)), column=key)
             paths.append(file)
         return paths
 
@@ -114,6 +121,14 @@ def _read_yaml(path: Path) -> _ProblemFiles:
         conditions=listed("condition_files", entry),
         measurements=listed("measurement_files", entry),
     )
+
+
+def _line_of(text: str, item: str) -> int | None:
+    """The first line (1-based) of `text` that mentions `item`."""
+    for number, line in enumerate(text.splitlines(), start=1):
+        if item in line:
+            return number
+    return None
 
 
 def _is_empty(value: str) -> bool:
@@ -135,7 +150,9 @@ def _where(table: pd.DataFrame, index: int, column: str | None = None) -> dict:
     return {"file": table.attrs["files"][index], "row": table.attrs["lines"][index], "column": column}
 
 
-def _parse_formula(text: str, table: pd.DataFrame, index: int, column: str) -> sp.Expr:
+def _parse_formula(text: str, table: pd.DataFrame, index: int, column: str, *,
+                   known: set[str] = frozenset()) -> sp.Expr:
+    """Parse a PEtab formula; `time` is the time symbol unless `known` has an id `time`."""
     from petab.v1.math import sympify_petab
 
     try:
@@ -144,7 +161,11 @@ def _parse_formula(text: str, table: pd.DataFrame, index: int, column: str) -> s
         raise InputError(f"cannot parse formula {text!r}: {error}", **_where(table, index, column)) from None
     if not isinstance(expression, sp.Basic):
         expression = sp.sympify(expression)
-    return rename_to_plain_symbols(expression)
+    expression = rename_to_plain_symbols(expression)
+    if _PETAB_TIME in known:
+        return expression
+    # PEtab's time symbol is `time`; jakinfer's is `TIME` (`t`).
+    return expression.xreplace({sp.Symbol(_PETAB_TIME, real=True): TIME})
 
 
 class _Builder:
@@ -183,6 +204,7 @@ class _Builder:
         scales, lower, upper, nominal, priors, names = [], [], [], [], [], []
         seen: dict[str, int] = {}
         model_states = set(self.model.state_ids)
+        condition_columns = set(self.condition_table.columns) - {"conditionId", "conditionName"}
         for index, row in table.iterrows():
             parameter_id = row["parameterId"].strip()
             if not _IDENTIFIER.match(parameter_id):
@@ -192,6 +214,14 @@ class _Builder:
             if parameter_id in model_states:
                 raise InputError(f"parameterId {parameter_id!r} is a model state, not a parameter",
                                  **_where(table, index, "parameterId"))
+            if parameter_id in self.model.expressions:
+                raise InputError(f"parameterId {parameter_id!r} is set by an assignment rule or initial "
+                                 "assignment of the model; its table value would be ignored",
+                                 **_where(table, index, "parameterId"))
+            if parameter_id in condition_columns:
+                raise InputError(f"parameterId {parameter_id!r} is also a column of the condition table "
+                                 f"({self.condition_table.attrs['file']}); a quantity is set by one of "
+                                 "the two tables, not both", **_where(table, index, "parameterId"))
             seen[parameter_id] = index
             scale = row["parameterScale"].strip()
             if scale not in SCALES:
@@ -299,8 +329,10 @@ class _Builder:
                 raise InputError("empty observableFormula", **_where(table, index, "observableFormula"))
             if _is_empty(noise_text):
                 raise InputError("empty noiseFormula", **_where(table, index, "noiseFormula"))
-            formula = model.substitute_expressions(_parse_formula(formula_text, table, index, "observableFormula"))
-            noise_formula = model.substitute_expressions(_parse_formula(noise_text, table, index, "noiseFormula"))
+            formula = model.substitute_expressions(
+                _parse_formula(formula_text, table, index, "observableFormula", known=known))
+            noise_formula = model.substitute_expressions(
+                _parse_formula(noise_text, table, index, "noiseFormula", known=known))
             placeholders = {}
             for column, expression, allowed in (
                 ("observableFormula", formula, {"observable"}),
@@ -511,7 +543,7 @@ class _Builder:
         override_index = np.empty((n_e, n_x), dtype=np.int32)
         override_constant = np.empty((n_e, n_x))
         override_mask = np.empty((n_e, n_x), dtype=bool)
-        for e, (pre, sim) in enumerate(keys):
+        for e, (_, sim) in enumerate(keys):
             parameter_index[e], parameter_constant[e] = self._model_parameter_map(sim)
             override_index[e], override_constant[e], override_mask[e] = self._state_override_map(sim)
         experiments = Experiments(

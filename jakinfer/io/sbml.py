@@ -68,15 +68,18 @@ class _SBMLReader:
         }
 
     # -- errors -----------------------------------------------------------------
-    def unsupported(self, what: str, element_id: str | None = None) -> UnsupportedFeatureError:
+    def unsupported(self, what: str, element_id: str | None = None,
+                    element: libsbml.SBase | None = None) -> UnsupportedFeatureError:
+        """The error for an unsupported feature: the row is the element's line in
+        the file (where libsbml knows it), the column names the element."""
         return UnsupportedFeatureError(
-            f"SBML feature not supported: {what}", file=self.source, row=element_id
+            f"SBML feature not supported: {what}", file=self.source, **_location(element, element_id)
         )
 
     # -- math -------------------------------------------------------------------
     def math(self, node: libsbml.ASTNode | None, context: str) -> sp.Expr:
         if node is None:
-            raise InputError(f"{context} has no math", file=self.source, row=context)
+            raise InputError(f"{context} has no math", file=self.source, column=context)
         return _ast_to_sympy(node, self, context, {})
 
     # -- model ------------------------------------------------------------------
@@ -98,7 +101,8 @@ class _SBMLReader:
                 rate_rules[variable] = self.math(rule.getMath(), f"rateRule {variable}")
         for compartment_id in compartments:
             if compartment_id in assignment_rules or compartment_id in rate_rules:
-                raise self.unsupported("compartment size changing in time", compartment_id)
+                raise self.unsupported("compartment size changing in time", compartment_id,
+                                       model.getRuleByVariable(compartment_id))
 
         initial_assignments = {
             ia.getSymbol(): self.math(ia.getMath(), f"initialAssignment {ia.getSymbol()}")
@@ -130,7 +134,7 @@ class _SBMLReader:
                 continue
             size = c.getSize() if c.isSetSize() else (1.0 if c.getSpatialDimensions() == 0 else float("nan"))
             if size != size:
-                raise InputError("compartment has no size", file=self.source, row=compartment_id, column="size")
+                raise InputError("compartment has no size", file=self.source, **_location(c, compartment_id))
             parameter_ids.append(compartment_id)
             parameter_defaults.append(float(size))
         for parameter_id, p in parameters.items():
@@ -143,7 +147,7 @@ class _SBMLReader:
             if value != value:
                 raise InputError(
                     "parameter has neither a value nor an initial assignment",
-                    file=self.source, row=parameter_id, column="value",
+                    file=self.source, **_location(p, parameter_id),
                 )
             parameter_ids.append(parameter_id)
             parameter_defaults.append(float(value))
@@ -154,7 +158,8 @@ class _SBMLReader:
                 derived[species_id] = initial_assignments[species_id]
                 continue
             parameter_ids.append(species_id)
-            parameter_defaults.append(self._species_initial_value(s, compartments))
+            parameter_defaults.append(float(self._species_initial_value(s).xreplace(
+                {sp.Symbol(c, real=True): sp.Float(v.getSize()) for c, v in compartments.items()})))
 
         expressions = _resolve_derived(derived, self.source)
 
@@ -179,13 +184,13 @@ class _SBMLReader:
             if state_id in initial_assignments:
                 value = initial_assignments[state_id]
             elif state_id in species:
-                value = sp.Float(self._species_initial_value(species[state_id], compartments))
+                value = self._species_initial_value(species[state_id])
             else:
                 p = parameters[state_id]
                 if not p.isSetValue():
                     raise InputError(
                         "rate-rule parameter has no initial value",
-                        file=self.source, row=state_id, column="value",
+                        file=self.source, **_location(p, state_id),
                     )
                 value = sp.Float(p.getValue())
             initial_values.append(substitute(value).xreplace({TIME: sp.Integer(0)}))
@@ -207,28 +212,32 @@ class _SBMLReader:
             state_compartments=tuple(state_compartments),
         )
 
-    def _species_initial_value(self, s: libsbml.Species, compartments) -> float:
-        size = compartments[s.getCompartment()].getSize()
+    def _species_initial_value(self, s: libsbml.Species) -> sp.Expr:
+        """The species' initial value in its own unit (amount if it has only
+        substance units, else concentration), written in the compartment size
+        symbol so that a condition overriding the size also changes it."""
+        size = sp.Symbol(s.getCompartment(), real=True)
         if s.isSetInitialConcentration():
-            concentration = s.getInitialConcentration()
+            concentration = sp.Float(s.getInitialConcentration())
             return concentration * size if s.getHasOnlySubstanceUnits() else concentration
         if s.isSetInitialAmount():
-            amount = s.getInitialAmount()
+            amount = sp.Float(s.getInitialAmount())
             return amount if s.getHasOnlySubstanceUnits() else amount / size
-        return float("nan")
+        raise InputError("species has neither an initial amount, an initial concentration, nor an "
+                         "initial assignment", file=self.source, **_location(s, s.getId()))
 
     def _add_reaction(self, reaction, rates, species, compartments, substitute) -> None:
         reaction_id = reaction.getId()
         if reaction.isSetFast() and reaction.getFast():
-            raise self.unsupported("fast reaction", reaction_id)
+            raise self.unsupported("fast reaction", reaction_id, reaction)
         law = reaction.getKineticLaw()
         if law is None or law.getMath() is None:
-            raise InputError("reaction has no kinetic law", file=self.source, row=reaction_id, column="kineticLaw")
+            raise InputError("reaction has no kinetic law", file=self.source,
+                             **_location(reaction, f"{reaction_id} kineticLaw"))
         local_values = {}
         for local in list(law.getListOfLocalParameters()) + list(law.getListOfParameters()):
             local_values[local.getId()] = sp.Float(local.getValue())
         flux = _ast_to_sympy(law.getMath(), self, f"kineticLaw of {reaction_id}", local_values)
-        flux = substitute(flux)
         for references, sign in (
             (reaction.getListOfReactants(), -1),
             (reaction.getListOfProducts(), 1),
@@ -241,32 +250,51 @@ class _SBMLReader:
                 if s.getBoundaryCondition():
                     continue
                 if reference.isSetStoichiometryMath():
-                    raise self.unsupported("stoichiometryMath", reaction_id)
-                if reference.isSetId() and not reference.getConstant():
-                    raise self.unsupported("varying stoichiometry", reaction_id)
+                    raise self.unsupported("stoichiometryMath", reaction_id, reference)
+                if reference.isSetId() and (not reference.getConstant()
+                                            or self.model.getInitialAssignmentBySymbol(reference.getId())
+                                            or self.model.getRuleByVariable(reference.getId())):
+                    raise self.unsupported("stoichiometry set by a rule or initial assignment",
+                                           reaction_id, reference)
                 stoichiometry = reference.getStoichiometry() if reference.isSetStoichiometry() else 1.0
                 change = sign * sp.nsimplify(stoichiometry) * flux
                 if not s.getHasOnlySubstanceUnits():
                     change = change / sp.Symbol(s.getCompartment(), real=True)
-                rates[species_id] = rates[species_id] + change
+                rates[species_id] = rates[species_id] + substitute(change)
 
     def _reject_unsupported(self) -> None:
         model = self.model
         if model.getNumEvents():
-            raise self.unsupported("events", model.getEvent(0).getId() or "event 1")
+            event = model.getEvent(0)
+            raise self.unsupported("events", event.getId() or "event 1", event)
         for rule in model.getListOfRules():
             if rule.isAlgebraic():
-                raise self.unsupported("algebraic rules", "algebraicRule")
+                raise self.unsupported("algebraic rules", None, rule)
         if model.getNumConstraints():
-            raise self.unsupported("constraints", "constraint")
+            raise self.unsupported("constraints", None, model.getConstraint(0))
         for s in model.getListOfSpecies():
             if s.isSetConversionFactor():
-                raise self.unsupported("conversion factors", s.getId())
+                raise self.unsupported("conversion factors", s.getId(), s)
         if model.isSetConversionFactor():
-            raise self.unsupported("conversion factors", "model")
+            raise self.unsupported("conversion factors", "model", model)
         for c in model.getListOfCompartments():
             if not c.getConstant():
-                raise self.unsupported("non-constant compartment", c.getId())
+                raise self.unsupported("non-constant compartment", c.getId(), c)
+        for element in (*model.getListOfCompartments(), *model.getListOfSpecies(),
+                        *model.getListOfParameters(), *model.getListOfReactions()):
+            if element.getId() == TIME.name:
+                raise self.unsupported(
+                    f"an element with id {TIME.name!r} (the name of the time symbol)", element.getId(), element
+                )
+
+
+def _location(element: libsbml.SBase | None, element_id: str | None) -> dict:
+    """`row` (the element's line in the file, where libsbml knows it) and `column`
+    (`<elementName> id`) for an `InputError` about one SBML element."""
+    line = element.getLine() if element is not None else 0
+    name = element.getElementName() if element is not None else ""
+    label = f"<{name}> {element_id}" if name and element_id else (element_id or (f"<{name}>" if name else None))
+    return {"row": line if line > 0 else None, "column": label}
 
 
 def _resolve_derived(derived: dict[str, sp.Expr], source: str) -> dict[str, sp.Expr]:
@@ -311,6 +339,9 @@ _UNARY_OPS = {
     libsbml.AST_FUNCTION_SINH: sp.sinh,
     libsbml.AST_FUNCTION_COSH: sp.cosh,
     libsbml.AST_FUNCTION_TANH: sp.tanh,
+    libsbml.AST_FUNCTION_ARCSINH: sp.asinh,
+    libsbml.AST_FUNCTION_ARCCOSH: sp.acosh,
+    libsbml.AST_FUNCTION_ARCTANH: sp.atanh,
     libsbml.AST_FUNCTION_SEC: sp.sec,
     libsbml.AST_FUNCTION_CSC: sp.csc,
     libsbml.AST_FUNCTION_COT: sp.cot,
@@ -406,13 +437,13 @@ def _ast_to_sympy(node: libsbml.ASTNode, reader: _SBMLReader, context: str, boun
         name = node.getName()
         definition = reader.function_definitions.get(name)
         if definition is None:
-            raise InputError(f"call of undefined function {name!r}", file=reader.source, row=context)
+            raise InputError(f"call of undefined function {name!r}", file=reader.source, column=context)
         arguments = [walk(c) for c in children]
         names = [definition.getArgument(i).getName() for i in range(definition.getNumArguments())]
         if len(names) != len(arguments):
             raise InputError(
                 f"function {name!r} takes {len(names)} arguments, got {len(arguments)}",
-                file=reader.source, row=context,
+                file=reader.source, column=context,
             )
         body = definition.getBody()
         return _ast_to_sympy(body, reader, f"functionDefinition {name}", dict(zip(names, arguments, strict=True)))

@@ -36,7 +36,8 @@ def read_table(path: str | Path, *, delimiter: str, required: Sequence[str] = ()
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         line = raw[: error.start].count(b"\n") + 1
-        raise InputError(f"not UTF-8 text (byte {error.start})", file=str(path), row=line) from None
+        raise InputError(f"not UTF-8 text (byte {error.start})", file=str(path), row=line,
+                         column=_column_of_byte(raw, error.start, delimiter)) from None
     rows: list[list[str]] = []
     lines: list[int] = []
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quotechar='"')
@@ -53,7 +54,7 @@ def read_table(path: str | Path, *, delimiter: str, required: Sequence[str] = ()
         rows.append([cell.strip() for cell in cells] + [""] * (len(header) - len(cells)))
         lines.append(line)
     if header is None:
-        raise InputError("empty table (no header row)", file=str(path))
+        raise InputError("empty table (no header row)", file=str(path), row=1)
     duplicates = sorted({c for c in header if header.count(c) > 1})
     if duplicates:
         raise InputError(f"duplicate column(s) {duplicates}", file=str(path), row=1)
@@ -69,6 +70,18 @@ def read_table(path: str | Path, *, delimiter: str, required: Sequence[str] = ()
     table.attrs["lines"] = lines
     table.attrs["files"] = [str(path)] * len(rows)
     return table
+
+
+def _column_of_byte(raw: bytes, position: int, delimiter: str) -> str | None:
+    """The header name of the column holding byte `position` (None if unknown)."""
+    header_end = raw.find(b"\n")
+    header = raw[: header_end if header_end >= 0 else len(raw)]
+    if position < len(header):
+        return None  # the header itself is broken
+    line_start = raw.rfind(b"\n", 0, position) + 1
+    cell = raw[line_start:position].count(delimiter.encode())
+    names = header.decode("utf-8-sig", errors="replace").rstrip("\r").split(delimiter)
+    return names[cell].strip() if cell < len(names) else None
 
 
 def concat_tables(tables: Sequence[pd.DataFrame]) -> pd.DataFrame:

@@ -22,6 +22,7 @@ class CompiledModel(eqx.Module):
         jacobian: `(t, x, p) -> ∂f/∂x` `(n_x, n_x)`, analytic (symbolic).
         time_derivative: `(t, x, p) -> ∂f/∂t` `(n_x,)`, analytic.
         initial_state: `p -> x(0)` `(n_x,)`.
+        autonomous: whether `f` does not depend on `t` explicitly.
     """
 
     state_ids: tuple[str, ...] = eqx.field(static=True)
@@ -31,6 +32,7 @@ class CompiledModel(eqx.Module):
     jacobian: Callable = eqx.field(static=True)
     time_derivative: Callable = eqx.field(static=True)
     initial_state: Callable = eqx.field(static=True)
+    autonomous: bool = eqx.field(static=True, default=False)
 
     @property
     def n_states(self) -> int:
@@ -71,4 +73,5 @@ def compile_model(model: SymbolicModel) -> CompiledModel:
         jacobian=jacobian,
         time_derivative=time_derivative,
         initial_state=initial_state,
+        autonomous=all(expression == 0 for expression in model.time_derivative()),
     )

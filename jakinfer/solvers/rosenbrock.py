@@ -60,8 +60,7 @@ import jax
 import jax.numpy as jnp
 import jax.scipy.linalg as jsl
 import numpy as np
-from diffrax import AbstractAdaptiveSolver, AbstractLocalInterpolation, ODETerm
-from diffrax import RESULTS
+from diffrax import RESULTS, AbstractAdaptiveSolver, AbstractLocalInterpolation, ODETerm
 from jaxtyping import Array, ArrayLike
 
 try:  # diffeqsolve wraps every term in WrapTerm(term, direction) (t1 < t0 support).
@@ -323,9 +322,7 @@ class Rodas5PInterpolation(AbstractLocalInterpolation):
     y1: Array
     k: Array
 
-    def evaluate(
-        self, t0: ArrayLike, t1: ArrayLike | None = None, left: bool = True
-    ) -> Array:
+    def evaluate(self, t0: ArrayLike, t1: ArrayLike | None = None, left: bool = True) -> Array:
         """Value ``(n,)`` at ``t0``, or the increment ``y(t1) - y(t0)`` if ``t1``."""
         del left
         if t1 is not None:
@@ -334,9 +331,7 @@ class Rodas5PInterpolation(AbstractLocalInterpolation):
             theta = _linear_rescale(self.t0, t0, self.t1).astype(self.y0.dtype)
             theta1 = 1 - theta
             k1, k2, k3 = self.k[0], self.k[1], self.k[2]
-            return theta1 * self.y0 + theta * (
-                self.y1 + theta1 * (k1 + theta * (k2 + theta * k3))
-            )
+            return theta1 * self.y0 + theta * (self.y1 + theta1 * (k1 + theta * (k2 + theta * k3)))
 
 
 # --------------------------------------------------------------------------------------
@@ -353,13 +348,10 @@ def _check_state(y0: Any) -> None:
         )
     if y0.ndim != 1:
         raise ValueError(
-            "Rodas5P requires the state y to be a single 1-D array, got an array of "
-            f"shape {tuple(y0.shape)}."
+            f"Rodas5P requires the state y to be a single 1-D array, got an array of shape {tuple(y0.shape)}."
         )
     if not jnp.issubdtype(y0.dtype, jnp.inexact):
-        raise ValueError(
-            f"Rodas5P requires a floating-point state y, got dtype {y0.dtype}."
-        )
+        raise ValueError(f"Rodas5P requires a floating-point state y, got dtype {y0.dtype}.")
 
 
 def _original_time(terms: Any, t: Array) -> Array:
@@ -410,9 +402,7 @@ class Rodas5P(AbstractAdaptiveSolver):
     autonomous: bool = False
 
     term_structure: ClassVar = ODETerm
-    interpolation_cls: ClassVar[Callable[..., Rodas5PInterpolation]] = (
-        Rodas5PInterpolation
-    )
+    interpolation_cls: ClassVar[Callable[..., Rodas5PInterpolation]] = Rodas5PInterpolation
     tableau: ClassVar[RosenbrockTableau] = RODAS5P_TABLEAU
 
     def order(self, terms: Any) -> int:
@@ -462,9 +452,7 @@ class Rodas5P(AbstractAdaptiveSolver):
                 G_y, G0 = jax.jacfwd(lambda y: (G(t0, y),) * 2, has_aux=True)(y0)
                 G_t = None
             else:
-                (G_t, G_y), G0 = jax.jacfwd(
-                    lambda t, y: (G(t, y),) * 2, argnums=(0, 1), has_aux=True
-                )(t0, y0)
+                (G_t, G_y), G0 = jax.jacfwd(lambda t, y: (G(t, y),) * 2, argnums=(0, 1), has_aux=True)(t0, y0)
         else:
             jac = jnp.asarray(self.jacobian(_original_time(terms, t0), y0, args))
             if jac.shape != (n, n):
@@ -517,7 +505,7 @@ class Rodas5P(AbstractAdaptiveSolver):
 
             def stage_sum(coeffs: np.ndarray, us: list[Array]) -> Array | None:
                 out = None
-                for coeff, u in zip(coeffs, us):
+                for coeff, u in zip(coeffs, us, strict=True):
                     if coeff != 0.0:
                         term = float(coeff) * u
                         out = term if out is None else out + term

@@ -1,0 +1,288 @@
+"""Projected BFGS for box-constrained minimisation, as pure `(init, step)` functions.
+
+Minimises a smooth `f: R^n -> R` over the box `lower <= x <= upper` (estimation
+scale; a bound may be infinite; `lower_i == upper_i` fixes coordinate `i`, which
+is how profiles pin their parameter). One call of `step` makes exactly one
+evaluation of `f` and its gradient, so a `vmap` over starts advances every start
+by one evaluation per loop turn, whatever each start's line search is doing.
+
+Algorithm (Bertsekas 1982, "Projected Newton methods for optimization problems
+with simple constraints"; Kelley 1999, "Iterative Methods for Optimization" §5.5):
+
+* epsilon-active set `A = {i: x_i <= l_i + eps, g_i > 0} ∪ {i: x_i >= u_i - eps,
+  g_i < 0} ∪ {i: l_i = u_i}` with `eps = min(active_tolerance, ||x - P(x - g)||)`;
+* direction `d_F = -B_FF^{-1} g_F` on the free set `F` from a dense BFGS
+  approximation `B` of the Hessian (scaled by `y'y / s'y` after each reset),
+  `d_A = 0`; a non-descent direction resets `B` to the identity;
+* projected backtracking: trial `P(x + alpha d)`, `alpha_0 = min(1, max_step /
+  ||d||_inf)`, accepted when `f(trial) <= f + c1 g'(trial - x)` (non-finite
+  values are rejected), otherwise `alpha` shrinks by safeguarded quadratic
+  interpolation; when it falls below `min_step` the method restarts once from
+  the projected gradient and then gives up (`LINE_SEARCH_FAILED`);
+* stops when `||x - P(x - g)||_inf <= gtol` (`CONVERGED_GRADIENT`) or an
+  accepted step decreases `f` by at most `ftol (1 + |f|)` (`CONVERGED_SMALL_CHANGE`).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+
+class ExitStatus(enum.IntEnum):
+    """How one local optimisation ended (stored as int32 in arrays)."""
+
+    RUNNING = -1
+    CONVERGED_GRADIENT = 0
+    CONVERGED_SMALL_CHANGE = 1
+    MAX_ITERATIONS = 2
+    MAX_EVALUATIONS = 3
+    LINE_SEARCH_FAILED = 4
+    NONFINITE_START = 5
+    FAILED = 6
+
+    @property
+    def message(self) -> str:
+        return _MESSAGES[self]
+
+    @property
+    def converged(self) -> bool:
+        return self in (ExitStatus.CONVERGED_GRADIENT, ExitStatus.CONVERGED_SMALL_CHANGE)
+
+
+_MESSAGES = {
+    ExitStatus.RUNNING: "running",
+    ExitStatus.CONVERGED_GRADIENT: "converged: projected gradient norm <= gtol",
+    ExitStatus.CONVERGED_SMALL_CHANGE: "converged: objective decrease <= ftol * (1 + |f|)",
+    ExitStatus.MAX_ITERATIONS: "maximum number of iterations reached",
+    ExitStatus.MAX_EVALUATIONS: "maximum number of objective evaluations reached",
+    ExitStatus.LINE_SEARCH_FAILED: "line search failed (no decrease found along the projected direction)",
+    ExitStatus.NONFINITE_START: "objective or gradient not finite at the start point",
+    ExitStatus.FAILED: "optimiser failed",
+}
+
+
+@dataclass(frozen=True)
+class ProjectedBFGS:
+    """Settings of the batched projected BFGS optimiser (JAX, `vmap`-ed over starts).
+
+    Attributes:
+        max_iterations: accepted steps per start.
+        max_evaluations: objective+gradient evaluations per start.
+        gtol: tolerance on `||x - P(x - grad)||_inf` (objective units per unit of
+            the estimation scale).
+        ftol: relative decrease `(f_old - f_new) / (1 + |f_new|)` that counts as converged.
+        max_step: largest trial step, infinity norm on the estimation scale
+            (e.g. 1 = one decade for log10 parameters).
+        min_step: a line search whose step (infinity norm) falls below this fails.
+        armijo: sufficient-decrease constant `c1`.
+        active_tolerance: the `eps` of the epsilon-active set.
+        batch_size: starts per compiled `vmap` batch; `None` runs all starts in
+            one batch. Starts of a batch advance in lock step (a batch costs as
+            much as its slowest start), so small batches suit a CPU and large
+            ones an accelerator.
+    """
+
+    max_iterations: int = 400
+    max_evaluations: int = 1000
+    gtol: float = 1e-6
+    ftol: float = 1e-12
+    max_step: float = 1.0
+    min_step: float = 1e-12
+    armijo: float = 1e-4
+    active_tolerance: float = 1e-3
+    batch_size: int | None = 1
+
+
+class State(NamedTuple):
+    """Optimiser state of one start (arrays; `vmap` adds a leading batch axis).
+
+    Attributes:
+        x, f, g: accepted point `(n,)`, its objective (scalar) and gradient `(n,)`.
+        hessian: `(n, n)` BFGS approximation of the Hessian.
+        direction: `(n,)` current search direction; `alpha`: current step factor.
+        trial: `(n,)` the point the next `step` evaluates.
+        iterations, evaluations: counters (int32).
+        status: an `ExitStatus` code (int32), `RUNNING` while iterating.
+        fresh: whether `hessian` was reset since the last accepted step.
+    """
+
+    x: jax.Array
+    f: jax.Array
+    g: jax.Array
+    hessian: jax.Array
+    direction: jax.Array
+    alpha: jax.Array
+    trial: jax.Array
+    iterations: jax.Array
+    evaluations: jax.Array
+    status: jax.Array
+    fresh: jax.Array
+
+
+ValueAndGrad = Callable[[jax.Array], tuple[jax.Array, jax.Array]]
+
+
+def project(x, lower, upper):
+    """Clip `x` into the box (elementwise)."""
+    return jnp.clip(x, lower, upper)
+
+
+def projected_gradient_norm(x, g, lower, upper):
+    """`||x - P(x - g)||_inf`: zero exactly at a first-order point of the box problem."""
+    return jnp.max(jnp.abs(x - project(x - g, lower, upper)), initial=0.0)
+
+
+def _free_set(x, g, lower, upper, config: ProjectedBFGS):
+    eps = jnp.minimum(config.active_tolerance, projected_gradient_norm(x, g, lower, upper))
+    fixed = upper <= lower
+    active = ((x <= lower + eps) & (g > 0)) | ((x >= upper - eps) & (g < 0)) | fixed
+    return ~active
+
+
+def _direction(x, g, hessian, lower, upper, config: ProjectedBFGS):
+    """Reduced quasi-Newton direction on the free set.
+
+    Returns `(direction (n,), descent: bool)`.
+    """
+    free = _free_set(x, g, lower, upper, config)
+    both = free[:, None] & free[None, :]
+    reduced = jnp.where(both, hessian, jnp.eye(x.shape[0], dtype=x.dtype))
+    direction = -jnp.linalg.solve(reduced, jnp.where(free, g, 0.0))
+    direction = jnp.where(free, direction, 0.0)
+    slope = jnp.dot(g, direction)
+    descent = jnp.isfinite(slope) & (slope < 0) & jnp.all(jnp.isfinite(direction))
+    return direction, descent
+
+
+def _steepest(x, g, lower, upper, config: ProjectedBFGS):
+    free = _free_set(x, g, lower, upper, config)
+    return jnp.where(free, -g, 0.0)
+
+
+def _initial_alpha(direction, config: ProjectedBFGS):
+    size = jnp.max(jnp.abs(direction), initial=0.0)
+    return jnp.where(size > 0, jnp.minimum(1.0, config.max_step / jnp.where(size > 0, size, 1.0)), 1.0)
+
+
+def init(value_and_grad: ValueAndGrad, x0, lower, upper, config: ProjectedBFGS) -> State:
+    """Evaluate the (projected) start point and set up the first search.
+
+    Args:
+        value_and_grad: `x (n,) -> (f, grad f (n,))`, traceable.
+        x0, lower, upper: `(n,)` start and bounds (estimation scale).
+    """
+    x = project(jnp.asarray(x0, dtype=float), lower, upper)
+    f, g = value_and_grad(x)
+    n = x.shape[0]
+    finite = jnp.isfinite(f) & jnp.all(jnp.isfinite(g))
+    converged = projected_gradient_norm(x, g, lower, upper) <= config.gtol
+    status = jnp.where(
+        ~finite, ExitStatus.NONFINITE_START, jnp.where(converged, ExitStatus.CONVERGED_GRADIENT, ExitStatus.RUNNING)
+    )
+    direction = _steepest(x, jnp.where(finite, g, 0.0), lower, upper, config)
+    alpha = _initial_alpha(direction, config)
+    return State(
+        x=x, f=f, g=g, hessian=jnp.eye(n, dtype=x.dtype), direction=direction, alpha=alpha,
+        trial=project(x + alpha * direction, lower, upper),
+        iterations=jnp.asarray(0, jnp.int32), evaluations=jnp.asarray(1, jnp.int32),
+        status=status.astype(jnp.int32), fresh=jnp.asarray(True),
+    )
+
+
+def _bfgs_update(hessian, s, y, fresh):
+    """Damped-free BFGS update of the Hessian approximation; skipped without curvature."""
+    sy = jnp.dot(s, y)
+    yy = jnp.dot(y, y)
+    usable = (sy > 1e-12 * jnp.sqrt(jnp.dot(s, s) * yy)) & jnp.isfinite(sy) & jnp.isfinite(yy)
+    safe_sy = jnp.where(usable, sy, 1.0)
+    start = jnp.where(fresh & usable, (yy / safe_sy) * jnp.eye(s.shape[0], dtype=s.dtype), hessian)
+    bs = start @ s
+    sbs = jnp.dot(s, bs)
+    safe_sbs = jnp.where(sbs > 0, sbs, 1.0)
+    updated = start - jnp.outer(bs, bs) / safe_sbs + jnp.outer(y, y) / safe_sy
+    return jnp.where(usable & (sbs > 0), updated, hessian)
+
+
+def step(value_and_grad: ValueAndGrad, state: State, lower, upper, config: ProjectedBFGS) -> State:
+    """Evaluate `state.trial` and accept it or backtrack (one evaluation)."""
+    x, f, g = state.x, state.f, state.g
+    f_trial, g_trial = value_and_grad(state.trial)
+    evaluations = state.evaluations + 1
+    move = state.trial - x
+    predicted = jnp.dot(g, move)
+    accepted = (
+        jnp.isfinite(f_trial) & jnp.all(jnp.isfinite(g_trial)) & (f_trial <= f + config.armijo * predicted)
+    )
+
+    # -- accepted: update B, test convergence, choose the next direction -------
+    hessian_new = _bfgs_update(state.hessian, move, g_trial - g, state.fresh)
+    iterations = state.iterations + 1
+    pg = projected_gradient_norm(state.trial, g_trial, lower, upper)
+    small_change = (f - f_trial) <= config.ftol * (1.0 + jnp.abs(f_trial))
+    status_accept = jnp.where(
+        pg <= config.gtol,
+        ExitStatus.CONVERGED_GRADIENT,
+        jnp.where(
+            small_change,
+            ExitStatus.CONVERGED_SMALL_CHANGE,
+            jnp.where(iterations >= config.max_iterations, ExitStatus.MAX_ITERATIONS, ExitStatus.RUNNING),
+        ),
+    )
+    qn_direction, descent = _direction(state.trial, g_trial, hessian_new, lower, upper, config)
+    steepest = _steepest(state.trial, g_trial, lower, upper, config)
+    direction_accept = jnp.where(descent, qn_direction, steepest)
+    hessian_accept = jnp.where(descent, hessian_new, jnp.eye(x.shape[0], dtype=x.dtype))
+    alpha_accept = _initial_alpha(direction_accept, config)
+    accept_state = State(
+        x=state.trial, f=f_trial, g=g_trial, hessian=hessian_accept, direction=direction_accept,
+        alpha=alpha_accept, trial=project(state.trial + alpha_accept * direction_accept, lower, upper),
+        iterations=iterations, evaluations=evaluations, status=status_accept.astype(jnp.int32),
+        fresh=~descent,
+    )
+
+    # -- rejected: shrink alpha (quadratic interpolation, safeguarded) ---------
+    alpha = state.alpha
+    slope = predicted / alpha  # directional derivative along the (projected) step
+    curvature = f_trial - f - predicted
+    quadratic = -slope * alpha**2 / (2.0 * jnp.where(curvature > 0, curvature, 1.0))
+    usable = jnp.isfinite(f_trial) & (curvature > 0) & (slope < 0)
+    alpha_shrunk = jnp.where(usable, jnp.clip(quadratic, 0.1 * alpha, 0.5 * alpha), 0.1 * alpha)
+    too_small = alpha_shrunk * jnp.max(jnp.abs(state.direction), initial=0.0) < config.min_step
+    restart_direction = _steepest(x, g, lower, upper, config)
+    restart_alpha = _initial_alpha(restart_direction, config)
+    restart = too_small & ~state.fresh
+    give_up = too_small & state.fresh
+    direction_reject = jnp.where(restart, restart_direction, state.direction)
+    alpha_reject = jnp.where(restart, restart_alpha, alpha_shrunk)
+    reject_state = State(
+        x=x, f=f, g=g,
+        hessian=jnp.where(restart, jnp.eye(x.shape[0], dtype=x.dtype), state.hessian),
+        direction=direction_reject, alpha=alpha_reject,
+        trial=project(x + alpha_reject * direction_reject, lower, upper),
+        iterations=state.iterations, evaluations=evaluations,
+        status=jnp.where(give_up, ExitStatus.LINE_SEARCH_FAILED, ExitStatus.RUNNING).astype(jnp.int32),
+        fresh=state.fresh | restart,
+    )
+
+    new = jax.tree.map(lambda a, r: jnp.where(accepted, a, r), accept_state, reject_state)
+    out_of_budget = (new.status == ExitStatus.RUNNING) & (evaluations >= config.max_evaluations)
+    return new._replace(status=jnp.where(out_of_budget, ExitStatus.MAX_EVALUATIONS, new.status).astype(jnp.int32))
+
+
+def minimise(value_and_grad: ValueAndGrad, x0, lower, upper, config: ProjectedBFGS) -> State:
+    """Run `step` until the status is no longer `RUNNING` (a `lax.while_loop`).
+
+    Traceable and `vmap`-able over `(x0, lower, upper)`, each `(n,)`.
+    """
+    state = init(value_and_grad, x0, lower, upper, config)
+    return jax.lax.while_loop(
+        lambda s: s.status == ExitStatus.RUNNING,
+        lambda s: step(value_and_grad, s, lower, upper, config),
+        state,
+    )
