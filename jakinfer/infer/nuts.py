@@ -19,8 +19,10 @@ and the sampler statistics as NumPy arrays, chains first.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Literal
 
@@ -52,6 +54,12 @@ _STAT_FIELDS = {
     "adapt_state.step_size": "step_size",
 }
 """numpyro `HMCState` field -> name in `NutsSamples.stats`."""
+
+_COMPILE_EVENTS = frozenset({
+    "/jax/core/compile/jaxpr_trace_duration",
+    "/jax/core/compile/jaxpr_to_mlir_module_duration",
+    "/jax/core/compile/backend_compile_duration",
+})
 
 
 @dataclass(frozen=True)
@@ -129,8 +137,9 @@ class NutsSamples:
             `potential_energy` (minus the log density on the unconstrained scale),
             `step_size`.
         config: the settings of the run.
-        seconds: wall-clock times `{"warmup": ..., "sampling": ...}`; the warmup
-            time includes compilation.
+        seconds: wall-clock times: `nuts` (the whole numpyro run), `compile`
+            (JAX tracing, lowering and XLA compilation within it) and
+            `iterations` (the rest: initialisation, warmup and draws).
     """
 
     theta: np.ndarray
@@ -239,18 +248,18 @@ def sample_posterior(problem: Problem, config: NutsConfig) -> NutsSamples:
     """
     check_bounds(problem)
     mcmc = make_mcmc(problem, config)
-    key = jax.random.key(config.seed)
     fields = tuple(_STAT_FIELDS)
     started = time.perf_counter()
     try:
-        mcmc.warmup(key, problem, extra_fields=fields)
-        warmed = time.perf_counter()
-        mcmc.run(mcmc.post_warmup_state.rng_key, problem, extra_fields=fields)
+        with compile_timer() as compile_seconds:
+            # One `run` (warmup and draws together): numpyro's separate `warmup`
+            # call would compile the sampling loop twice.
+            mcmc.run(jax.random.key(config.seed), problem, extra_fields=fields)
     except RuntimeError as error:
         if "Cannot find valid initial parameters" not in str(error):
             raise
         raise SimulationError(_invalid_start_message(problem, config)) from None
-    finished = time.perf_counter()
+    elapsed = time.perf_counter() - started
     theta = np.asarray(mcmc.get_samples(group_by_chain=True)["theta"])
     extra = mcmc.get_extra_fields(group_by_chain=True)
     stats = {name: np.asarray(extra[key]) for key, name in _STAT_FIELDS.items()}
@@ -258,8 +267,27 @@ def sample_posterior(problem: Problem, config: NutsConfig) -> NutsSamples:
         theta=theta,
         stats=stats,
         config=config,
-        seconds={"warmup": warmed - started, "sampling": finished - warmed},
+        seconds={"nuts": elapsed, "compile": compile_seconds(), "iterations": elapsed - compile_seconds()},
     )
+
+
+@contextlib.contextmanager
+def compile_timer() -> Iterator[Callable[[], float]]:
+    """Sum the durations of JAX's compile events (trace, lowering, XLA compile) in the block.
+
+    Yields a function returning the seconds counted so far.
+    """
+    total = [0.0]
+
+    def listener(event: str, duration: float, **_: object) -> None:
+        if event in _COMPILE_EVENTS:
+            total[0] += duration
+
+    jax.monitoring.register_event_duration_secs_listener(listener)
+    try:
+        yield lambda: total[0]
+    finally:
+        jax.monitoring.unregister_event_duration_listener(listener)
 
 
 def _invalid_start_message(problem: Problem, config: NutsConfig) -> str:

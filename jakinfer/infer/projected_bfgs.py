@@ -13,14 +13,17 @@ with simple constraints"; Kelley 1999, "Iterative Methods for Optimization" §5.
   g_i < 0} ∪ {i: l_i = u_i}` with `eps = min(active_tolerance, ||x - P(x - g)||)`;
 * direction `d_F = -B_FF^{-1} g_F` on the free set `F` from a dense BFGS
   approximation `B` of the Hessian (scaled by `y'y / s'y` after each reset),
-  `d_A = 0`; a non-descent direction resets `B` to the identity;
+  `d_A` = the (short) displacement onto the bound; a non-descent direction
+  resets `B` to the identity;
 * projected backtracking: trial `P(x + alpha d)`, `alpha_0 = min(1, max_step /
   ||d||_inf)`, accepted when `f(trial) <= f + c1 g'(trial - x)` (non-finite
   values are rejected), otherwise `alpha` shrinks by safeguarded quadratic
   interpolation; when it falls below `min_step` the method restarts once from
   the projected gradient and then gives up (`LINE_SEARCH_FAILED`);
 * stops when `||x - P(x - g)||_inf <= gtol` (`CONVERGED_GRADIENT`) or an
-  accepted step decreases `f` by at most `ftol (1 + |f|)` (`CONVERGED_SMALL_CHANGE`).
+  accepted step decreases `f` by at most `ftol (1 + |f|)` (`CONVERGED_SMALL_CHANGE`)
+  right after a restart from the projected gradient (a small decrease with an
+  older `B` restarts instead: it is often a stale `B`, not a minimum).
 """
 
 from __future__ import annotations
@@ -154,15 +157,22 @@ def _direction(x, g, hessian, lower, upper, config: ProjectedBFGS):
     both = free[:, None] & free[None, :]
     reduced = jnp.where(both, hessian, jnp.eye(x.shape[0], dtype=x.dtype))
     direction = -jnp.linalg.solve(reduced, jnp.where(free, g, 0.0))
-    direction = jnp.where(free, direction, 0.0)
+    direction = jnp.where(free, direction, _to_bound(x, g, lower, upper))
     slope = jnp.dot(g, direction)
     descent = jnp.isfinite(slope) & (slope < 0) & jnp.all(jnp.isfinite(direction))
     return direction, descent
 
 
+def _to_bound(x, g, lower, upper):
+    """For an active coordinate: the displacement onto the bound its gradient
+    pushes towards (at most `eps` long; zero for a fixed coordinate)."""
+    return jnp.where(g > 0, jnp.where(jnp.isfinite(lower), lower - x, 0.0),
+                     jnp.where(jnp.isfinite(upper), upper - x, 0.0))
+
+
 def _steepest(x, g, lower, upper, config: ProjectedBFGS):
     free = _free_set(x, g, lower, upper, config)
-    return jnp.where(free, -g, 0.0)
+    return jnp.where(free, -g, _to_bound(x, g, lower, upper))
 
 
 def _initial_alpha(direction, config: ProjectedBFGS):
@@ -225,25 +235,28 @@ def step(value_and_grad: ValueAndGrad, state: State, lower, upper, config: Proje
     iterations = state.iterations + 1
     pg = projected_gradient_norm(state.trial, g_trial, lower, upper)
     small_change = (f - f_trial) <= config.ftol * (1.0 + jnp.abs(f_trial))
+    # A small decrease counts as convergence only right after a restart from the
+    # projected gradient; with a stale B it triggers that restart instead.
     status_accept = jnp.where(
         pg <= config.gtol,
         ExitStatus.CONVERGED_GRADIENT,
         jnp.where(
-            small_change,
+            small_change & state.fresh,
             ExitStatus.CONVERGED_SMALL_CHANGE,
             jnp.where(iterations >= config.max_iterations, ExitStatus.MAX_ITERATIONS, ExitStatus.RUNNING),
         ),
     )
     qn_direction, descent = _direction(state.trial, g_trial, hessian_new, lower, upper, config)
+    keep = descent & ~small_change
     steepest = _steepest(state.trial, g_trial, lower, upper, config)
-    direction_accept = jnp.where(descent, qn_direction, steepest)
-    hessian_accept = jnp.where(descent, hessian_new, jnp.eye(x.shape[0], dtype=x.dtype))
+    direction_accept = jnp.where(keep, qn_direction, steepest)
+    hessian_accept = jnp.where(keep, hessian_new, jnp.eye(x.shape[0], dtype=x.dtype))
     alpha_accept = _initial_alpha(direction_accept, config)
     accept_state = State(
         x=state.trial, f=f_trial, g=g_trial, hessian=hessian_accept, direction=direction_accept,
         alpha=alpha_accept, trial=project(state.trial + alpha_accept * direction_accept, lower, upper),
         iterations=iterations, evaluations=evaluations, status=status_accept.astype(jnp.int32),
-        fresh=~descent,
+        fresh=~keep,
     )
 
     # -- rejected: shrink alpha (quadratic interpolation, safeguarded) ---------

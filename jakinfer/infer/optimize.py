@@ -1,0 +1,429 @@
+"""Multistart MAP / maximum-likelihood estimation within the parameter bounds.
+
+The objective is the negative log posterior (MAP) or the negative
+log-likelihood (ML) as a function of `theta` on the estimation scale, with exact
+gradients from forward-mode sensitivities. Two optimisers share one interface
+(`minimise_batch`):
+
+* `ProjectedBFGS` (default): a projected quasi-Newton method in JAX
+  (`jakinfer.infer.projected_bfgs`), `vmap`-ed over a batch of starts and
+  compiled once per objective; bounds are traced, so profiles reuse the
+  same program with one parameter pinned (`lower_i == upper_i`).
+* `ScipyLBFGSB`: scipy's L-BFGS-B, one start after another, each evaluation
+  one call of the jitted `value_and_grad`.
+
+Failed starts (non-finite objective at the start, failed line search, ...)
+are kept in the `MultistartResult` with their status, never dropped.
+"""
+
+from __future__ import annotations
+
+import enum
+import functools
+import json
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pandas as pd
+import scipy.optimize
+
+from jakinfer.errors import InputError
+from jakinfer.infer import projected_bfgs
+from jakinfer.infer.projected_bfgs import ExitStatus, ProjectedBFGS, projected_gradient_norm
+from jakinfer.infer.startpoints import LatinHypercube, StartSampler, sample_starts
+from jakinfer.problem import Problem, forward_value_and_grad
+
+
+class ObjectiveKind(enum.Enum):
+    """What is minimised."""
+
+    NEGATIVE_LOG_POSTERIOR = "negative_log_posterior"
+    """`-log p(y | theta) - log p(theta)` (MAP estimation)."""
+    NEGATIVE_LOG_LIKELIHOOD = "negative_log_likelihood"
+    """`-log p(y | theta)` (maximum likelihood; the prior only sets the bounds)."""
+
+
+@dataclass(frozen=True, eq=False)
+class Objective:
+    """A scalar function of `theta` to minimise in a box.
+
+    Attributes:
+        function: traceable `theta (n,) -> scalar`, forward-mode differentiable;
+            `+inf` where the model cannot be solved.
+        kind: what `function` is.
+        parameter_ids: the `n` ids of `theta`'s entries.
+        lower, upper: `(n,)` bounds on the estimation scale.
+    """
+
+    function: Callable
+    kind: ObjectiveKind
+    parameter_ids: tuple[str, ...]
+    lower: np.ndarray
+    upper: np.ndarray
+
+    @classmethod
+    def from_problem(cls, problem: Problem, kind: ObjectiveKind) -> Objective:
+        """The objective of `problem` (cached: the same object for the same pair)."""
+        return _problem_objective(problem, kind)
+
+    @functools.cached_property
+    def value_and_grad(self) -> Callable:
+        """Traceable `theta -> (f, grad f (n,))`, one JVP per parameter (forward mode)."""
+        return forward_value_and_grad(self.function)
+
+    @functools.cached_property
+    def jit_value_and_grad(self) -> Callable:
+        return jax.jit(self.value_and_grad)
+
+    @property
+    def size(self) -> int:
+        return len(self.parameter_ids)
+
+
+@functools.lru_cache(maxsize=16)
+def _problem_objective(problem: Problem, kind: ObjectiveKind) -> Objective:
+    log_likelihood = problem._log_likelihood_raw
+    log_prior = problem.parameters.log_prior
+    if kind is ObjectiveKind.NEGATIVE_LOG_POSTERIOR:
+        def function(theta):
+            return -(log_prior(theta) + log_likelihood(theta))
+    elif kind is ObjectiveKind.NEGATIVE_LOG_LIKELIHOOD:
+        def function(theta):
+            return -log_likelihood(theta)
+    else:
+        raise TypeError(f"kind must be an ObjectiveKind, got {kind!r}")
+    space = problem.parameters
+    return Objective(
+        function=function, kind=kind, parameter_ids=space.ids,
+        lower=np.asarray(space.lower, dtype=float), upper=np.asarray(space.upper, dtype=float),
+    )
+
+
+# -- optimisers ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ScipyLBFGSB:
+    """scipy's L-BFGS-B, starts run one after another (the fallback optimiser).
+
+    Attributes:
+        max_iterations, max_evaluations: per start.
+        gtol: scipy's `pgtol` (projected gradient, infinity norm).
+        ftol: scipy's relative reduction tolerance.
+        max_corrections: the number of L-BFGS pairs kept.
+    """
+
+    max_iterations: int = 1000
+    max_evaluations: int = 3000
+    gtol: float = 1e-6
+    ftol: float = 1e-12
+    max_corrections: int = 10
+
+
+Optimizer = ProjectedBFGS | ScipyLBFGSB
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """Per-start outcome of `minimise_batch`; arrays have a leading start axis `(n_starts, ...)`.
+
+    Attributes:
+        x0: `(n_starts, n)` starts as given; `x`: `(n_starts, n)` end points.
+        fval: `(n_starts,)` objective at `x` (`inf` where not finite).
+        grad_norm: `(n_starts,)` projected gradient infinity norm at `x`.
+        n_iterations, n_evaluations: `(n_starts,)` counts.
+        status: `(n_starts,)` `ExitStatus` codes; `message`: one text per start.
+    """
+
+    x0: np.ndarray
+    x: np.ndarray
+    fval: np.ndarray
+    grad_norm: np.ndarray
+    n_iterations: np.ndarray
+    n_evaluations: np.ndarray
+    status: np.ndarray
+    message: tuple[str, ...]
+
+
+@functools.lru_cache(maxsize=16)
+def _compiled_bfgs(objective: Objective, config: ProjectedBFGS) -> Callable:
+    """One compiled program per (objective, settings): `(x0, lower, upper)` batches -> states."""
+    value_and_grad = objective.value_and_grad
+
+    def run(x0, lower, upper):
+        state = projected_bfgs.minimise(value_and_grad, x0, lower, upper, config)
+        grad_norm = projected_gradient_norm(state.x, state.g, lower, upper)
+        return state.x, state.f, grad_norm, state.iterations, state.evaluations, state.status
+
+    return jax.jit(jax.vmap(run))
+
+
+def _chunks(n: int, size: int | None) -> list[np.ndarray]:
+    size = n if size is None else max(1, int(size))
+    return [np.arange(start, min(start + size, n)) for start in range(0, n, size)]
+
+
+def _minimise_bfgs(objective: Objective, x0, lower, upper, config: ProjectedBFGS) -> BatchResult:
+    run = _compiled_bfgs(objective, config)
+    n = x0.shape[0]
+    size = n if config.batch_size is None else config.batch_size
+    outputs = []
+    for rows in _chunks(n, size):
+        padded = np.concatenate([rows, np.full(size - rows.size, rows[-1])]) if rows.size < size else rows
+        result = run(jnp.asarray(x0[padded]), jnp.asarray(lower[padded]), jnp.asarray(upper[padded]))
+        outputs.append([np.asarray(a)[: rows.size] for a in result])
+    x, f, grad_norm, iterations, evaluations, status = (np.concatenate(parts) for parts in zip(*outputs, strict=True))
+    f = np.where(np.isfinite(f), f, np.inf)
+    return BatchResult(
+        x0=x0, x=x, fval=f, grad_norm=grad_norm, n_iterations=iterations.astype(int),
+        n_evaluations=evaluations.astype(int), status=status.astype(int),
+        message=tuple(ExitStatus(int(s)).message for s in status),
+    )
+
+
+def _scipy_status(result: scipy.optimize.OptimizeResult, config: ScipyLBFGSB) -> ExitStatus:
+    text = str(result.message).upper()
+    if result.success:
+        return ExitStatus.CONVERGED_GRADIENT if "PGTOL" in text else ExitStatus.CONVERGED_SMALL_CHANGE
+    if result.nit >= config.max_iterations:
+        return ExitStatus.MAX_ITERATIONS
+    if result.nfev >= config.max_evaluations:
+        return ExitStatus.MAX_EVALUATIONS
+    if "ABNORMAL" in text or "LINE SEARCH" in text:
+        return ExitStatus.LINE_SEARCH_FAILED
+    return ExitStatus.FAILED
+
+
+def _minimise_scipy(objective: Objective, x0, lower, upper, config: ScipyLBFGSB) -> BatchResult:
+    value_and_grad = objective.jit_value_and_grad
+
+    def fun(x):
+        f, g = value_and_grad(jnp.asarray(x))
+        return float(f), np.asarray(g, dtype=float)
+
+    rows = []
+    for start, low, high in zip(x0, lower, upper, strict=True):
+        start = np.clip(start, low, high)
+        f0, g0 = fun(start)
+        if not (np.isfinite(f0) and np.all(np.isfinite(g0))):
+            status = ExitStatus.NONFINITE_START
+            rows.append((start, np.inf, np.nan, 0, 1, status, status.message))
+            continue
+        result = scipy.optimize.minimize(
+            fun, start, jac=True, method="L-BFGS-B", bounds=list(zip(low, high, strict=True)),
+            options={"maxiter": config.max_iterations, "maxfun": config.max_evaluations,
+                     "gtol": config.gtol, "ftol": config.ftol, "maxcor": config.max_corrections},
+        )
+        f, g = fun(result.x)
+        grad_norm = float(projected_gradient_norm(result.x, g, low, high))
+        status = _scipy_status(result, config)
+        rows.append((result.x, f if np.isfinite(f) else np.inf, grad_norm, int(result.nit),
+                     int(result.nfev) + 2, status, f"{status.message} (scipy: {result.message})"))
+    x, f, grad_norm, iterations, evaluations, status, message = zip(*rows, strict=True)
+    return BatchResult(
+        x0=x0, x=np.array(x), fval=np.array(f, dtype=float), grad_norm=np.array(grad_norm, dtype=float),
+        n_iterations=np.array(iterations), n_evaluations=np.array(evaluations),
+        status=np.array([int(s) for s in status]), message=tuple(message),
+    )
+
+
+def minimise_batch(
+    objective: Objective,
+    x0: np.ndarray,
+    lower: np.ndarray | None = None,
+    upper: np.ndarray | None = None,
+    optimizer: Optimizer | None = None,
+) -> BatchResult:
+    """Minimise `objective` from each row of `x0`, each row with its own box.
+
+    Args:
+        objective: the function and its default bounds.
+        x0: `(n_starts, n)` starts (estimation scale); projected into the box.
+        lower, upper: `(n_starts, n)` or `(n,)` bounds; default the objective's.
+            `lower_i == upper_i` pins coordinate `i`.
+        optimizer: `ProjectedBFGS()` (default) or `ScipyLBFGSB()`.
+    """
+    x0 = np.atleast_2d(np.asarray(x0, dtype=float))
+    lower = np.broadcast_to(objective.lower if lower is None else np.asarray(lower, dtype=float), x0.shape)
+    upper = np.broadcast_to(objective.upper if upper is None else np.asarray(upper, dtype=float), x0.shape)
+    optimizer = ProjectedBFGS() if optimizer is None else optimizer
+    if isinstance(optimizer, ProjectedBFGS):
+        return _minimise_bfgs(objective, x0, np.array(lower), np.array(upper), optimizer)
+    if isinstance(optimizer, ScipyLBFGSB):
+        return _minimise_scipy(objective, x0, np.array(lower), np.array(upper), optimizer)
+    raise TypeError(f"optimizer must be ProjectedBFGS or ScipyLBFGSB, got {type(optimizer).__name__}")
+
+
+# -- multistart ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MultistartResult:
+    """All starts of a multistart optimisation, sorted by objective value (best first).
+
+    Arrays have one row per start; non-finite objective values are `inf` and sort
+    last. `start_index` is each start's position in the original design.
+
+    Attributes:
+        parameter_ids: the `n` ids (estimation scale, see the problem's scales).
+        objective: what `fval` is.
+        start_index, x0, x, fval, grad_norm, n_iterations, n_evaluations, status,
+        message: see `BatchResult`.
+        metadata: JSON-serialisable run record (optimiser, sampler, seed, timing).
+    """
+
+    parameter_ids: tuple[str, ...]
+    objective: ObjectiveKind
+    start_index: np.ndarray
+    x0: np.ndarray
+    x: np.ndarray
+    fval: np.ndarray
+    grad_norm: np.ndarray
+    n_iterations: np.ndarray
+    n_evaluations: np.ndarray
+    status: np.ndarray
+    message: tuple[str, ...]
+    metadata: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_batch(cls, batch: BatchResult, parameter_ids, objective: ObjectiveKind,
+                   metadata: dict | None = None) -> MultistartResult:
+        """Sort a `BatchResult` by `fval` (stable; non-finite last)."""
+        order = np.argsort(np.where(np.isfinite(batch.fval), batch.fval, np.inf), kind="stable")
+        return cls(
+            parameter_ids=tuple(parameter_ids), objective=objective, start_index=order,
+            x0=batch.x0[order], x=batch.x[order], fval=batch.fval[order], grad_norm=batch.grad_norm[order],
+            n_iterations=batch.n_iterations[order], n_evaluations=batch.n_evaluations[order],
+            status=batch.status[order], message=tuple(batch.message[i] for i in order),
+            metadata=dict(metadata or {}),
+        )
+
+    @property
+    def n_starts(self) -> int:
+        return int(self.fval.shape[0])
+
+    @property
+    def best_x(self) -> np.ndarray:
+        """`(n,)` the best end point (estimation scale)."""
+        return self.x[0]
+
+    @property
+    def best_fval(self) -> float:
+        return float(self.fval[0])
+
+    @property
+    def failed(self) -> np.ndarray:
+        """`(n_starts,)` bool: non-finite objective at the end (incl. non-finite starts)."""
+        return ~np.isfinite(self.fval)
+
+    def reached(self, reference: float | None = None, tolerance: float = 1e-3) -> np.ndarray:
+        """`(n_starts,)` bool: `fval <= reference + tolerance` (default reference: the best)."""
+        reference = self.best_fval if reference is None else reference
+        return np.isfinite(self.fval) & (self.fval <= reference + tolerance)
+
+    def success_fraction(self, reference: float | None = None, tolerance: float = 1e-3) -> float:
+        """Fraction of all starts (failed ones included) that reached `reference + tolerance`."""
+        return float(np.mean(self.reached(reference, tolerance)))
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per start: `start`, `fval`, ..., then `x0.<id>` and `x.<id>` columns."""
+        frame = pd.DataFrame({
+            "start": self.start_index, "fval": self.fval, "grad_norm": self.grad_norm,
+            "n_iterations": self.n_iterations, "n_evaluations": self.n_evaluations,
+            "status": self.status, "status_name": [ExitStatus(int(s)).name for s in self.status],
+            "message": list(self.message),
+        })
+        starts = pd.DataFrame(self.x0, columns=[f"x0.{p}" for p in self.parameter_ids])
+        ends = pd.DataFrame(self.x, columns=[f"x.{p}" for p in self.parameter_ids])
+        return pd.concat([frame, starts, ends], axis=1)
+
+    def save(self, folder: str | Path) -> Path:
+        """Write `multistart.csv` (one row per start) and `multistart.json` into `folder`."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        self.to_frame().to_csv(folder / "multistart.csv", index=False, float_format="%.17g")
+        record = {"parameter_ids": list(self.parameter_ids), "objective": self.objective.value,
+                  "metadata": self.metadata}
+        (folder / "multistart.json").write_text(json.dumps(record, indent=2), encoding="utf-8")
+        return folder
+
+    @classmethod
+    def load(cls, folder: str | Path) -> MultistartResult:
+        """Read what `save` wrote (rows stay in the saved order)."""
+        folder = Path(folder)
+        for name in ("multistart.csv", "multistart.json"):
+            if not (folder / name).is_file():
+                raise InputError("multistart result file not found", file=str(folder / name))
+        record = json.loads((folder / "multistart.json").read_text(encoding="utf-8"))
+        frame = pd.read_csv(folder / "multistart.csv", keep_default_na=False, na_values=["nan", "NaN"])
+        ids = tuple(record["parameter_ids"])
+        return cls(
+            parameter_ids=ids, objective=ObjectiveKind(record["objective"]),
+            start_index=frame["start"].to_numpy(int), x0=frame[[f"x0.{p}" for p in ids]].to_numpy(float),
+            x=frame[[f"x.{p}" for p in ids]].to_numpy(float), fval=frame["fval"].to_numpy(float),
+            grad_norm=frame["grad_norm"].to_numpy(float), n_iterations=frame["n_iterations"].to_numpy(int),
+            n_evaluations=frame["n_evaluations"].to_numpy(int), status=frame["status"].to_numpy(int),
+            message=tuple(str(m) for m in frame["message"]), metadata=record.get("metadata", {}),
+        )
+
+    def summary(self, reference: float | None = None, tolerance: float = 1e-3) -> str:
+        """A few lines: best value, success fraction, status counts."""
+        counts = pd.Series([ExitStatus(int(s)).name for s in self.status]).value_counts()
+        reached = int(np.sum(self.reached(reference, tolerance)))
+        ref = self.best_fval if reference is None else reference
+        lines = [
+            f"{self.n_starts} starts, objective {self.objective.value}",
+            f"best fval {self.best_fval:.10g}",
+            f"{reached}/{self.n_starts} within {tolerance:g} of {ref:.10g}",
+            "status: " + ", ".join(f"{name} {count}" for name, count in counts.items()),
+        ]
+        return "\n".join(lines)
+
+
+def multistart(
+    problem: Problem,
+    *,
+    objective: ObjectiveKind,
+    n_starts: int,
+    seed: int,
+    optimizer: Optimizer | None = None,
+    sampler: StartSampler | None = None,
+    starts: np.ndarray | None = None,
+) -> MultistartResult:
+    """Multistart local optimisation of `problem` within its bounds.
+
+    Args:
+        problem: the estimation problem (bounds from its parameter table).
+        objective: MAP (`NEGATIVE_LOG_POSTERIOR`) or ML (`NEGATIVE_LOG_LIKELIHOOD`).
+        n_starts: number of starts (ignored when `starts` is given).
+        seed: seed of the start design.
+        optimizer: `ProjectedBFGS()` (default) or `ScipyLBFGSB()`.
+        sampler: the start design, default `LatinHypercube()`.
+        starts: optional `(n_starts, n)` explicit starts on the estimation scale.
+
+    Returns:
+        the `MultistartResult`, best first; `metadata["wall_time_s"]` includes compilation.
+    """
+    target = Objective.from_problem(problem, objective)
+    optimizer = ProjectedBFGS() if optimizer is None else optimizer
+    sampler = LatinHypercube() if sampler is None else sampler
+    explicit = starts is not None
+    if not explicit:
+        starts = sample_starts(target.lower, target.upper, n_starts, seed=seed, sampler=sampler,
+                               ids=target.parameter_ids)
+    begin = time.perf_counter()
+    batch = minimise_batch(target, np.asarray(starts, dtype=float), optimizer=optimizer)
+    elapsed = time.perf_counter() - begin
+    metadata = {
+        "problem": problem.name, "source": problem.source, "seed": seed,
+        "n_starts": int(batch.fval.shape[0]),
+        "optimizer": {"type": type(optimizer).__name__, **asdict(optimizer)},
+        "sampler": {"type": type(sampler).__name__, **asdict(sampler)} if not explicit else None,
+        "scales": list(problem.parameters.scales), "wall_time_s": elapsed,
+    }
+    return MultistartResult.from_batch(batch, target.parameter_ids, objective, metadata)
