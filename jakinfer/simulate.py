@@ -81,7 +81,12 @@ class SolverConfig(eqx.Module):
         """The solver to use for `model` (with its analytic Jacobian where wanted)."""
         solver = self.solver
         if self.use_model_jacobian and isinstance(solver, Rodas5P) and solver.jacobian is None:
-            return Rodas5P(jacobian=model.jacobian, autonomous=model.autonomous)
+            return Rodas5P(
+                jacobian=model.jacobian,
+                autonomous=model.autonomous,
+                time_derivative=model.time_derivative,
+                explicit_inverse=solver.explicit_inverse,
+            )
         return solver
 
     def controller(self) -> diffrax.PIDController:
