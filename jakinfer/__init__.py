@@ -1,3 +1,33 @@
 """jakinfer: Bayesian parameter inference for JAK-STAT signalling models."""
 
 from jakinfer import _jax_config  # noqa: F401  (float64 before any JAX array exists)
+
+# Public names, re-exported lazily (PEP 562) so that `import jakinfer` stays cheap
+# (arviz, numpyro and matplotlib are imported on first use).
+_EXPORTS = {
+    "NutsConfig": "jakinfer.infer.nuts",
+    "NutsSamples": "jakinfer.infer.nuts",
+    "sample_posterior": "jakinfer.infer.nuts",
+    "posterior_model": "jakinfer.infer.nuts",
+    "to_inference_data": "jakinfer.results",
+    "save_inference_data": "jakinfer.results",
+    "load_inference_data": "jakinfer.results",
+    "run_sampling": "jakinfer.results",
+    "summary_table": "jakinfer.results",
+    "Diagnostics": "jakinfer.diagnostics",
+    "Thresholds": "jakinfer.diagnostics",
+    "Verdict": "jakinfer.diagnostics",
+    "compute_diagnostics": "jakinfer.diagnostics",
+    "judge": "jakinfer.diagnostics",
+    "plot_fit": "jakinfer.plots",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        import importlib
+
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'jakinfer' has no attribute {name!r}")

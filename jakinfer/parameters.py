@@ -83,12 +83,15 @@ class Prior:
             return -0.5 * math.log(2 * math.pi) - math.log(b) - 0.5 * ((x - a) / b) ** 2
         if kind == "laplace":
             return -math.log(2 * b) - jnp.abs(x - a) / b
-        if kind == "logNormal":
-            logx = jnp.log(x)
-            return -0.5 * math.log(2 * math.pi) - math.log(b) - logx - 0.5 * ((logx - a) / b) ** 2
-        if kind == "logLaplace":
-            logx = jnp.log(x)
-            return -math.log(2 * b) - logx - jnp.abs(logx - a) / b
+        if kind in ("logNormal", "logLaplace"):
+            # zero density at x <= 0; the log of a safe value keeps gradients finite
+            positive = x > 0
+            logx = jnp.log(jnp.where(positive, x, 1.0))
+            if kind == "logNormal":
+                density = -0.5 * math.log(2 * math.pi) - math.log(b) - logx - 0.5 * ((logx - a) / b) ** 2
+            else:
+                density = -math.log(2 * b) - logx - jnp.abs(logx - a) / b
+            return jnp.where(positive, density, -jnp.inf)
         raise ValueError(f"unknown prior type {self.kind!r}")
 
 

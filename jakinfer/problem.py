@@ -250,8 +250,8 @@ class Problem:
             initial = jnp.where(has_preequilibration[:, None], steady[rows], initial)
             status = jnp.where(has_preequilibration, pre_status[rows], status)
         initial = jnp.where(experiments.override_mask, experiments.initial_overrides(table), initial)
-        times = experiments.save_times if save_times is None else np.asarray(save_times, dtype=float)
-        end_times = experiments.end_times if save_times is None else np.maximum(times[:, -1], 1e-9)
+        times = experiments.save_times if save_times is None else jnp.asarray(save_times, dtype=float)
+        end_times = experiments.end_times if save_times is None else jnp.maximum(times[:, -1], 1e-9)
         states, run_status = solve_conditions(model, self.solver, parameters, initial, times, end_times)
         status = jnp.maximum(status, run_status)
         if save_times is None and np.any(experiments.steady_state):
@@ -378,9 +378,13 @@ class Problem:
             total += float(jnp.sum(residual**2))
         return total
 
+    @functools.cached_property
+    def _jit_simulate_states(self):
+        return jax.jit(self.simulate_states)
+
     def failure_reasons(self, theta) -> dict[str, str]:
         """Experiment id -> failure reason for each failed solve at `theta`."""
-        _, status = jax.jit(self.simulate_states)(jnp.asarray(theta, dtype=float))
+        _, status = self._jit_simulate_states(jnp.asarray(theta, dtype=float))
         return {
             experiment_id: SolveStatus(int(code)).reason
             for experiment_id, code in zip(self.experiments.ids, np.asarray(status), strict=True)

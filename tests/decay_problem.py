@@ -4,7 +4,7 @@ Small enough for NUTS in seconds, and its posterior has an independent reference
 the analytic solution `x(t) = x0 exp(-k t)` on a grid (`reference_log_posterior`).
 
 Estimated: `k` (log10 scale, uniform prior on [-2, 1]) and `x0` (linear scale,
-`parameterScaleNormal(1, 0.5)` prior truncated to [0.1, 5]). Noise: normal, sigma 0.1.
+`parameterScaleNormal(1.3, 0.15)` prior truncated to [0.1, 5]). Noise: normal, sigma 0.1.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ VALUES = np.exp(-0.5 * TIMES) + np.array([0.052, -0.113, 0.071, 0.018, -0.046])
 SIGMA = 0.1
 K_BOUNDS_LOG10 = (-2.0, 1.0)
 X0_BOUNDS = (0.1, 5.0)
-X0_PRIOR = (1.0, 0.5)
+X0_PRIOR = (1.3, 0.15)
 
 _SBML = """<?xml version="1.0" encoding="UTF-8"?>
 <sbml xmlns="http://www.sbml.org/sbml/level3/version1/core" level="3" version="1">

@@ -112,6 +112,7 @@ def bench_amici(yaml_path: Path, repeats: int, rtol: float, atol: float) -> dict
     if importlib.util.find_spec("amici") is None:
         return "skipped: amici is not installed (optional peer: pip install amici; needs swig, BLAS)"
     try:
+        import amici
         import amici.petab.petab_import as petab_import
         import petab.v1 as petab
         from amici.petab.simulations import simulate_petab

@@ -135,7 +135,8 @@ class BatchResult:
     Attributes:
         x0: `(n_starts, n)` starts as given; `x`: `(n_starts, n)` end points.
         fval: `(n_starts,)` objective at `x` (`inf` where not finite).
-        grad_norm: `(n_starts,)` projected gradient infinity norm at `x`.
+        grad_norm: `(n_starts,)` projected gradient infinity norm at `x` (NaN where
+            the objective is not finite).
         n_iterations, n_evaluations: `(n_starts,)` counts.
         status: `(n_starts,)` `ExitStatus` codes; `message`: one text per start.
     """
@@ -151,16 +152,17 @@ class BatchResult:
 
 
 @functools.lru_cache(maxsize=16)
-def _compiled_bfgs(objective: Objective, config: ProjectedBFGS) -> Callable:
-    """One compiled program per (objective, settings): `(x0, lower, upper)` batches -> states."""
+def _compiled_bfgs(objective: Objective) -> Callable:
+    """One compiled program per objective (and batch size):
+    `(x0, lower, upper) (batch, n) each, settings -> per-start outcome`."""
     value_and_grad = objective.value_and_grad
 
-    def run(x0, lower, upper):
+    def run(x0, lower, upper, config):
         state = projected_bfgs.minimise(value_and_grad, x0, lower, upper, config)
         grad_norm = projected_gradient_norm(state.x, state.g, lower, upper)
         return state.x, state.f, grad_norm, state.iterations, state.evaluations, state.status
 
-    return jax.jit(jax.vmap(run))
+    return jax.jit(jax.vmap(run, in_axes=(0, 0, 0, None)))
 
 
 def _chunks(n: int, size: int | None) -> list[np.ndarray]:
@@ -169,15 +171,17 @@ def _chunks(n: int, size: int | None) -> list[np.ndarray]:
 
 
 def _minimise_bfgs(objective: Objective, x0, lower, upper, config: ProjectedBFGS) -> BatchResult:
-    run = _compiled_bfgs(objective, config)
+    run = _compiled_bfgs(objective)
     n = x0.shape[0]
-    size = n if config.batch_size is None else config.batch_size
+    # one batch: padded to a power of two, so that varying counts (profile walks) reuse few programs
+    size = 1 << max(0, (n - 1).bit_length()) if config.batch_size is None else config.batch_size
     outputs = []
     for rows in _chunks(n, size):
         padded = np.concatenate([rows, np.full(size - rows.size, rows[-1])]) if rows.size < size else rows
-        result = run(jnp.asarray(x0[padded]), jnp.asarray(lower[padded]), jnp.asarray(upper[padded]))
+        result = run(jnp.asarray(x0[padded]), jnp.asarray(lower[padded]), jnp.asarray(upper[padded]), config)
         outputs.append([np.asarray(a)[: rows.size] for a in result])
     x, f, grad_norm, iterations, evaluations, status = (np.concatenate(parts) for parts in zip(*outputs, strict=True))
+    grad_norm = np.where(np.isfinite(f), grad_norm, np.nan)
     f = np.where(np.isfinite(f), f, np.inf)
     return BatchResult(
         x0=x0, x=x, fval=f, grad_norm=grad_norm, n_iterations=iterations.astype(int),
@@ -220,7 +224,7 @@ def _minimise_scipy(objective: Objective, x0, lower, upper, config: ScipyLBFGSB)
                      "gtol": config.gtol, "ftol": config.ftol, "maxcor": config.max_corrections},
         )
         f, g = fun(result.x)
-        grad_norm = float(projected_gradient_norm(result.x, g, low, high))
+        grad_norm = float(projected_gradient_norm(result.x, g, low, high)) if np.isfinite(f) else np.nan
         status = _scipy_status(result, config)
         rows.append((result.x, f if np.isfinite(f) else np.inf, grad_norm, int(result.nit),
                      int(result.nfev) + 2, status, f"{status.message} (scipy: {result.message})"))
@@ -346,7 +350,7 @@ class MultistartResult:
         """Write `multistart.csv` (one row per start) and `multistart.json` into `folder`."""
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        self.to_frame().to_csv(folder / "multistart.csv", index=False, float_format="%.17g")
+        self.to_frame().to_csv(folder / "multistart.csv", index=False, float_format="%.17g", na_rep="nan")
         record = {"parameter_ids": list(self.parameter_ids), "objective": self.objective.value,
                   "metadata": self.metadata}
         (folder / "multistart.json").write_text(json.dumps(record, indent=2), encoding="utf-8")

@@ -29,6 +29,7 @@ with simple constraints"; Kelley 1999, "Iterative Methods for Optimization" §5.
 from __future__ import annotations
 
 import enum
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -70,6 +71,12 @@ _MESSAGES = {
 }
 
 
+@functools.partial(
+    jax.tree_util.register_dataclass,
+    data_fields=["max_iterations", "max_evaluations", "gtol", "ftol", "max_step", "min_step", "armijo",
+                 "active_tolerance"],
+    meta_fields=["batch_size"],
+)
 @dataclass(frozen=True)
 class ProjectedBFGS:
     """Settings of the batched projected BFGS optimiser (JAX, `vmap`-ed over starts).
@@ -86,9 +93,11 @@ class ProjectedBFGS:
         armijo: sufficient-decrease constant `c1`.
         active_tolerance: the `eps` of the epsilon-active set.
         batch_size: starts per compiled `vmap` batch; `None` runs all starts in
-            one batch. Starts of a batch advance in lock step (a batch costs as
-            much as its slowest start), so small batches suit a CPU and large
-            ones an accelerator.
+            one batch (padded to a power of two). Starts of a batch advance in
+            lock step (a batch costs as much as its slowest start), so small
+            batches suit a CPU and large ones an accelerator.
+
+    A pytree: the numbers are traced, so changing a tolerance does not recompile.
     """
 
     max_iterations: int = 400
@@ -180,33 +189,28 @@ def _initial_alpha(direction, config: ProjectedBFGS):
     return jnp.where(size > 0, jnp.minimum(1.0, config.max_step / jnp.where(size > 0, size, 1.0)), 1.0)
 
 
-def init(value_and_grad: ValueAndGrad, x0, lower, upper, config: ProjectedBFGS) -> State:
-    """Evaluate the (projected) start point and set up the first search.
+def init(x0, lower, upper) -> State:
+    """The state before the first evaluation: `step` evaluates the (projected) start.
+
+    Keeping the evaluation out of `init` puts one copy of the objective, not
+    two, into a compiled `minimise` (the ODE solves dominate compile time).
 
     Args:
-        value_and_grad: `x (n,) -> (f, grad f (n,))`, traceable.
         x0, lower, upper: `(n,)` start and bounds (estimation scale).
     """
     x = project(jnp.asarray(x0, dtype=float), lower, upper)
-    f, g = value_and_grad(x)
     n = x.shape[0]
-    finite = jnp.isfinite(f) & jnp.all(jnp.isfinite(g))
-    converged = projected_gradient_norm(x, g, lower, upper) <= config.gtol
-    status = jnp.where(
-        ~finite, ExitStatus.NONFINITE_START, jnp.where(converged, ExitStatus.CONVERGED_GRADIENT, ExitStatus.RUNNING)
-    )
-    direction = _steepest(x, jnp.where(finite, g, 0.0), lower, upper, config)
-    alpha = _initial_alpha(direction, config)
     return State(
-        x=x, f=f, g=g, hessian=jnp.eye(n, dtype=x.dtype), direction=direction, alpha=alpha,
-        trial=project(x + alpha * direction, lower, upper),
-        iterations=jnp.asarray(0, jnp.int32), evaluations=jnp.asarray(1, jnp.int32),
-        status=status.astype(jnp.int32), fresh=jnp.asarray(True),
+        x=x, f=jnp.asarray(jnp.inf, dtype=x.dtype), g=jnp.zeros_like(x), hessian=jnp.eye(n, dtype=x.dtype),
+        direction=jnp.zeros_like(x), alpha=jnp.asarray(1.0, dtype=x.dtype), trial=x,
+        iterations=jnp.asarray(0, jnp.int32), evaluations=jnp.asarray(0, jnp.int32),
+        status=jnp.asarray(ExitStatus.RUNNING, jnp.int32), fresh=jnp.asarray(True),
     )
 
 
 def _bfgs_update(hessian, s, y, fresh):
-    """Damped-free BFGS update of the Hessian approximation; skipped without curvature."""
+    """BFGS update of the Hessian approximation; skipped without positive curvature.
+    After a reset (`fresh`) the identity is first scaled by `y'y / s'y`."""
     sy = jnp.dot(s, y)
     yy = jnp.dot(y, y)
     usable = (sy > 1e-12 * jnp.sqrt(jnp.dot(s, s) * yy)) & jnp.isfinite(sy) & jnp.isfinite(yy)
@@ -220,34 +224,47 @@ def _bfgs_update(hessian, s, y, fresh):
 
 
 def step(value_and_grad: ValueAndGrad, state: State, lower, upper, config: ProjectedBFGS) -> State:
-    """Evaluate `state.trial` and accept it or backtrack (one evaluation)."""
+    """Evaluate `state.trial`, then accept it or backtrack (one evaluation).
+
+    The first call (`evaluations == 0`) evaluates the start itself: a
+    non-finite value or gradient there ends with `NONFINITE_START`.
+
+    Args:
+        value_and_grad: `x (n,) -> (f, grad f (n,))`, traceable.
+        lower, upper: `(n,)` bounds.
+    """
     x, f, g = state.x, state.f, state.g
+    first = state.evaluations == 0
     f_trial, g_trial = value_and_grad(state.trial)
     evaluations = state.evaluations + 1
+    finite = jnp.isfinite(f_trial) & jnp.all(jnp.isfinite(g_trial))
     move = state.trial - x
     predicted = jnp.dot(g, move)
-    accepted = (
-        jnp.isfinite(f_trial) & jnp.all(jnp.isfinite(g_trial)) & (f_trial <= f + config.armijo * predicted)
-    )
+    accepted = first | (finite & (f_trial <= f + config.armijo * predicted))
+    g_trial = jnp.where(finite, g_trial, 0.0)
 
     # -- accepted: update B, test convergence, choose the next direction -------
-    hessian_new = _bfgs_update(state.hessian, move, g_trial - g, state.fresh)
-    iterations = state.iterations + 1
+    hessian_new = jnp.where(first, state.hessian, _bfgs_update(state.hessian, move, g_trial - g, state.fresh))
+    iterations = jnp.where(first, state.iterations, state.iterations + 1)
     pg = projected_gradient_norm(state.trial, g_trial, lower, upper)
-    small_change = (f - f_trial) <= config.ftol * (1.0 + jnp.abs(f_trial))
+    small_change = ~first & ((f - f_trial) <= config.ftol * (1.0 + jnp.abs(f_trial)))
     # A small decrease counts as convergence only right after a restart from the
     # projected gradient; with a stale B it triggers that restart instead.
     status_accept = jnp.where(
-        pg <= config.gtol,
-        ExitStatus.CONVERGED_GRADIENT,
+        first & ~finite,
+        ExitStatus.NONFINITE_START,
         jnp.where(
-            small_change & state.fresh,
-            ExitStatus.CONVERGED_SMALL_CHANGE,
-            jnp.where(iterations >= config.max_iterations, ExitStatus.MAX_ITERATIONS, ExitStatus.RUNNING),
+            pg <= config.gtol,
+            ExitStatus.CONVERGED_GRADIENT,
+            jnp.where(
+                small_change & state.fresh,
+                ExitStatus.CONVERGED_SMALL_CHANGE,
+                jnp.where(iterations >= config.max_iterations, ExitStatus.MAX_ITERATIONS, ExitStatus.RUNNING),
+            ),
         ),
     )
     qn_direction, descent = _direction(state.trial, g_trial, hessian_new, lower, upper, config)
-    keep = descent & ~small_change
+    keep = descent & ~small_change & ~first
     steepest = _steepest(state.trial, g_trial, lower, upper, config)
     direction_accept = jnp.where(keep, qn_direction, steepest)
     hessian_accept = jnp.where(keep, hessian_new, jnp.eye(x.shape[0], dtype=x.dtype))
@@ -293,7 +310,7 @@ def minimise(value_and_grad: ValueAndGrad, x0, lower, upper, config: ProjectedBF
 
     Traceable and `vmap`-able over `(x0, lower, upper)`, each `(n,)`.
     """
-    state = init(value_and_grad, x0, lower, upper, config)
+    state = init(x0, lower, upper)
     return jax.lax.while_loop(
         lambda s: s.status == ExitStatus.RUNNING,
         lambda s: step(value_and_grad, s, lower, upper, config),

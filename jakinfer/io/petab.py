@@ -280,6 +280,9 @@ class _Builder:
                                  **_where(table, index, "lowerBound"))
 
     def _prior(self, row, index: int, low: float, high: float) -> Prior | None:
+        """The objective prior of one estimated parameter (`None`: uniform on the
+        estimation scale within the bounds). `parameterScaleUniform` without
+        parameters is uniform within the bounds, as in libpetab."""
         table = self.parameter_table
         kind = (row.get("objectivePriorType") or "").strip()
         if _is_empty(kind):
@@ -288,6 +291,11 @@ class _Builder:
             raise InputError(f"objectivePriorType {kind!r} is not one of {PRIOR_TYPES}",
                              **_where(table, index, "objectivePriorType"))
         text = (row.get("objectivePriorParameters") or "").strip()
+        if _is_empty(text) and kind == "parameterScaleUniform":
+            return None
+        if kind in ("logNormal", "logLaplace") and low < 0:
+            raise InputError(f"a {kind} prior is a density of positive values, but lowerBound is {low}",
+                             **_where(table, index, "lowerBound"))
         parts = [p for p in text.split(";")] if text else []
         if len(parts) != 2:
             raise InputError(f"objectivePriorParameters must be two numbers 'a;b', got {text!r}",
@@ -566,3 +574,20 @@ def _placeholder_names(kind: str, observable_id: str, found: dict[str, tuple[str
     numbers = sorted(number for k, number in found.values() if k == kind)
     count = numbers[-1] if numbers else 0
     return tuple(f"{kind}Parameter{i}_{observable_id}" for i in range(1, count + 1))
+
+
+def build_problem(model: SymbolicModel, parameter_table: pd.DataFrame, observable_table: pd.DataFrame,
+                  condition_table: pd.DataFrame, measurement_table: pd.DataFrame, *, name: str,
+                  source: str) -> Problem:
+    """A `Problem` from a model and the four PEtab v1 tables as string DataFrames.
+
+    The entry point for sources other than PEtab files (the model DSL, tidy
+    CSV): the same validation and the same `Problem` as `read_petab`. Each
+    table carries `attrs["file"]`, `attrs["files"]` (per row) and
+    `attrs["lines"]` (per row) for error messages, as `read_tsv` sets them.
+
+    Raises:
+        InputError, UnsupportedFeatureError: as `read_petab`.
+    """
+    return _Builder(model, parameter_table, observable_table, condition_table, measurement_table,
+                    name=name, source=source).build()

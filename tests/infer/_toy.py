@@ -8,6 +8,10 @@ test helpers.
 
 from __future__ import annotations
 
+import atexit
+import functools
+import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +19,8 @@ import libsbml
 import numpy as np
 import pandas as pd
 import yaml
+
+from jakinfer.problem import Problem
 
 NOISE_SIGMA = 0.5
 """Known noise standard deviation of the linear-Gaussian toy."""
@@ -236,3 +242,20 @@ def identifiability(folder: Path) -> Path:
         }),
         measurements=_measurements("y", times, values),
     )
+
+
+# -- shared instances (one compile per problem and objective across test modules) ----------
+
+
+@functools.lru_cache(maxsize=1)
+def _scratch() -> Path:
+    folder = Path(tempfile.mkdtemp(prefix="jakinfer-infer-toys-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return folder
+
+
+@functools.cache
+def shared_linear_gaussian(priors: bool) -> tuple[LinearGaussian, Problem]:
+    """The linear-Gaussian toy and its `Problem`, built once per test session."""
+    toy = linear_gaussian(_scratch() / f"linear_gaussian_{'prior' if priors else 'flat'}", priors=priors)
+    return toy, Problem.from_petab(toy.yaml_path)

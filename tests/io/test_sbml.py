@@ -239,3 +239,33 @@ def test_local_parameters_of_level_2_models():
     model = read_sbml_string(libsbml.writeSBMLToString(document))
     assert sp.simplify(model.rhs[0] + 3.0 * sp.Symbol("x", real=True)) == 0
     assert math.isclose(dict(zip(model.parameter_ids, model.parameter_defaults, strict=True))["k"], 1.0)
+
+
+def test_compartment_set_by_an_initial_assignment():
+    """The size symbol is replaced everywhere: in the reaction terms (flux / size) and
+    in the initial concentration of a species given as an amount."""
+    model = (SbmlModel().parameter("half", 1.5).compartment("c", 1.0).initial_assignment("c", "2 * half")
+             .species("x", "c", amount=3.0).parameter("k", 0.5)
+             .reaction("R", {}, {"x": 1}, "k"))
+    symbolic = read_sbml_string(model.to_string())
+    half, k = sp.Symbol("half", real=True), sp.Symbol("k", real=True)
+    assert sp.simplify(symbolic.rhs[0] - k / (2 * half)) == 0
+    assert sp.simplify(symbolic.initial_values[0] - 3.0 / (2 * half)) == 0
+    assert "c" not in symbolic.parameter_ids
+
+
+def test_stoichiometry_set_by_an_initial_assignment_is_unsupported(tmp_path):
+    model = _minimal()
+    reference = model.model.getReaction("R").getReactant(0)
+    reference.setId("stoich_x")
+    model.parameter("n", 2.0).initial_assignment("stoich_x", "n")
+    _, error = _read_error(tmp_path, model, UnsupportedFeatureError)
+    assert "stoichiometry" in str(error) and "R" in str(error)
+
+
+def test_inverse_hyperbolic_functions():
+    model = _minimal().parameter("a", 0.5).reaction("R2", {"x": 1}, {}, "c * (arcsinh(a) + arccosh(1 + a) + arctanh(a))")
+    rhs = read_sbml_string(model.to_string()).rhs[0]
+    a = sp.Symbol("a", real=True)
+    assert sp.simplify(rhs - (-sp.Symbol("k", real=True) * sp.Symbol("x", real=True)
+                              - (sp.asinh(a) + sp.acosh(1 + a) + sp.atanh(a)))) == 0

@@ -1,0 +1,13 @@
+"""Curated JAK-STAT models, one module each, written in the reaction-network DSL.
+
+Every module has the reference, the equations in its docstring, `network()`
+(the `ReactionNetwork`), `data()` (the shipped measurements as `TidyData`) and
+`problem()` (the `Problem` with its data).
+"""
+
+from jakinfer.model.library import boehm2014, swameye2003
+
+MODELS = {"boehm2014": boehm2014, "swameye2003": swameye2003}
+"""Model name -> module."""
+
+__all__ = ["MODELS", "boehm2014", "swameye2003"]

@@ -1,0 +1,130 @@
+"""The `jakinfer` command line, run in-process (`main([...])`) to keep compilation low."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from decay_problem import write_decay_problem
+
+from jakinfer.cli import EXIT_INPUT_ERROR, EXIT_SIMULATION_FAILED, main
+from jakinfer.results import RUN_FILES, load_inference_data
+
+BOEHM_NLLH = 138.22199693517703  # published value at the nominal parameters
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def write_blow_up_problem(directory: Path) -> Path:
+    """The decay problem turned into `dx/dt = k x^2` (x0 = 1, k = 0.5): x blows up at t = 2 < 4."""
+    yaml_path = write_decay_problem(directory)
+    model = directory / "model.xml"
+    text = model.read_text()
+    text = text.replace("listOfReactants", "listOfProducts")
+    text = text.replace("<ci>cell</ci><ci>k</ci><ci>x</ci>", "<ci>cell</ci><ci>k</ci><ci>x</ci><ci>x</ci>")
+    model.write_text(text)
+    return yaml_path
+
+
+def test_evaluate_boehm_json(capsys):
+    code, out, err = run(capsys, "evaluate", "boehm2014", "--json")
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["nllh"] == pytest.approx(BOEHM_NLLH, abs=1e-4)
+    assert result["n_measurements"] == 48
+    assert result["problem"] == "Boehm_JProteomeRes2014"
+    assert math.isfinite(result["chi2"]) and result["chi2"] > 0
+
+
+def test_evaluate_text_with_tolerances(capsys, tmp_path):
+    code, out, err = run(capsys, "evaluate", str(write_decay_problem(tmp_path)), "--rtol", "1e-10",
+                         "--atol", "1e-12")
+    assert code == 0, err
+    lines = dict(line.split(None, 1) for line in out.strip().splitlines())
+    # Reference: the analytic solution at the nominal k = 0.5, x0 = 1.
+    from decay_problem import SIGMA, TIMES, VALUES
+
+    residual = (VALUES - np.exp(-0.5 * TIMES)) / SIGMA
+    assert float(lines["chi2"]) == pytest.approx(np.sum(residual**2), rel=1e-8)
+    nllh = 0.5 * np.sum(residual**2) + TIMES.size * (0.5 * math.log(2 * math.pi) + math.log(SIGMA))
+    assert float(lines["nllh"]) == pytest.approx(nllh, rel=1e-8)
+    assert lines["measurements"] == "5"
+
+
+def test_solver_failure_names_the_experiment(capsys, tmp_path):
+    code, out, err = run(capsys, "evaluate", str(write_blow_up_problem(tmp_path)))
+    assert code == EXIT_SIMULATION_FAILED
+    assert out == ""
+    assert err.startswith("jakinfer: error: simulation failed at the nominal parameters: experiment c0: ")
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_missing_problem_file_is_one_clear_line(capsys, tmp_path):
+    missing = tmp_path / "nowhere.yaml"
+    code, out, err = run(capsys, "evaluate", str(missing))
+    assert code == EXIT_INPUT_ERROR
+    assert err.startswith("jakinfer: error: ") and str(missing) in err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["sample", "boehm2014", "--out", "x", "--chain-method", "threads"], "invalid choice: 'threads'"),
+    (["sample", "boehm2014", "--out", "x", "--chains", "0"], "0 is less than 1"),
+    (["sample", "boehm2014", "--out", "x", "--target-accept", "1.5"], r"target_accept must lie in \(0, 1\)"),
+    (["evaluate", "boehm2014", "--rtol", "-1"], "not a positive number"),
+    (["sample", "boehm2014"], "--out"),
+])
+def test_bad_arguments_exit_2(capsys, argv, message):
+    code, _, err = run(capsys, *argv)
+    assert code == EXIT_INPUT_ERROR
+    assert "jakinfer" in err and "error:" in err
+    assert "Traceback" not in err
+    import re
+
+    assert re.search(message, err), err
+
+
+def test_sample_writes_a_complete_run_directory(capsys, tmp_path):
+    problem = str(write_decay_problem(tmp_path / "problem"))
+    out_dir = tmp_path / "run"
+    argv = ["sample", problem, "--chains", "2", "--warmup", "150", "--draws", "150", "--seed", "3",
+            "--out", str(out_dir), "--no-progress"]
+    code, out, err = run(capsys, *argv)
+    assert code == 0, err
+    assert sorted(p.name for p in out_dir.iterdir()) == sorted(RUN_FILES)
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no staging left
+    assert out.splitlines()[0].startswith(("OK:", "WARNING:"))
+    assert f"results written to {out_dir}" in out
+    assert (out_dir / "diagnostics.txt").read_text().strip() in out
+
+    record = json.loads((out_dir / "run.json").read_text())
+    assert record["command"] == ["jakinfer", *argv]
+    assert record["nuts"]["seed"] == 3 and record["nuts"]["chains"] == 2
+    for package in ("jakinfer", "jax", "diffrax", "numpyro", "arviz", "numpy", "python"):
+        assert record["versions"][package]
+    for phase in ("load", "nuts", "compile", "iterations", "postprocess", "plot", "total"):
+        assert record["timings_s"][phase] >= 0
+    assert record["timings_s"]["total"] >= record["timings_s"]["nuts"]
+
+    idata = load_inference_data(out_dir / "posterior.nc")
+    assert idata.posterior["theta"].shape == (2, 150, 2)
+    diagnostics = json.loads((out_dir / "diagnostics.json").read_text())
+    assert diagnostics["diagnostics"]["parameters"] == ["k", "x0"]
+    assert diagnostics["verdict"]["text"] == (out_dir / "diagnostics.txt").read_text().strip()
+    summary = (out_dir / "summary.csv").read_text().splitlines()
+    assert summary[1].startswith("theta[k],k,")
+    assert (out_dir / "fit.png").read_bytes().startswith(b"\x89PNG")
+
+    # A different run into the same directory is refused before sampling; nothing is lost.
+    before = {p.name: p.read_bytes() for p in out_dir.iterdir()}
+    code, _, err = run(capsys, *[a if a != "3" else "4" for a in argv])
+    assert code == EXIT_INPUT_ERROR
+    assert "--force" in err and str(out_dir) in err
+    assert {p.name: p.read_bytes() for p in out_dir.iterdir()} == before
