@@ -63,6 +63,9 @@ class SolverConfig(eqx.Module):
         steady_state_rtol, steady_state_atol: a steady state is reached when
             `|f(x)| <= atol + rtol |x|` (RMS norm).
         pcoeff, icoeff, dcoeff: PID controller coefficients.
+        dtmin: smallest step size allowed (model time units); a solve that needs a
+            smaller step fails with `SolveStatus.STEP_SIZE` instead of spending
+            the whole step budget (finite-time blow-up). `None`: no minimum.
     """
 
     solver: diffrax.AbstractSolver = Rodas5P()
@@ -76,6 +79,7 @@ class SolverConfig(eqx.Module):
     pcoeff: float = 0.3
     icoeff: float = 0.3
     dcoeff: float = 0.0
+    dtmin: float | None = None
 
     def solver_for(self, model: CompiledModel) -> diffrax.AbstractSolver:
         """The solver to use for `model` (with its analytic Jacobian where wanted)."""
@@ -96,6 +100,8 @@ class SolverConfig(eqx.Module):
             pcoeff=self.pcoeff,
             icoeff=self.icoeff,
             dcoeff=self.dcoeff,
+            dtmin=self.dtmin,
+            force_dtmin=False,
         )
 
 

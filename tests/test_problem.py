@@ -276,3 +276,16 @@ def test_step_budget_exhausted_is_reported(blow_up):
     assert np.all(pointwise[boom] == -np.inf) and np.all(status[boom] == SolveStatus.MAX_STEPS)
     assert np.all(np.isfinite(pointwise[~boom])) and np.all(status[~boom] == SolveStatus.OK)
     assert problem.failure_reasons(theta) == {"boom": "maximum number of solver steps reached"}
+
+
+def test_step_size_collapse_is_reported(blow_up):
+    """With a minimum step size the finite-time blow-up of `boom` ends as a step-size
+    collapse (not by spending the whole step budget); `calm` is unaffected."""
+    problem = blow_up.with_solver(SolverConfig(dtmin=1e-6))
+    theta = blow_up.nominal_theta
+    pointwise, status = problem.pointwise_log_likelihood(theta)
+    pointwise, status = np.asarray(pointwise), np.asarray(status)
+    boom = problem.measurements.experiment_index == problem.experiments.ids.index("boom")
+    assert np.all(pointwise[boom] == -np.inf) and np.all(status[boom] == SolveStatus.STEP_SIZE)
+    assert np.all(np.isfinite(pointwise[~boom])) and np.all(status[~boom] == SolveStatus.OK)
+    assert problem.failure_reasons(theta) == {"boom": "step size collapsed below the minimum"}
