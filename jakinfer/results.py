@@ -328,8 +328,9 @@ def run_fingerprint(problem: Problem, config: NutsConfig) -> dict:
 def check_run_directory(out_dir: str | Path, fingerprint: dict, force: bool = False) -> None:
     """Refuse to replace a non-empty directory holding anything but the same run.
 
-    The same run is a `run.json` with an equal `fingerprint`. Call this before
-    sampling, so a refusal costs nothing.
+    The same run: only files `run_sampling` writes, and a `run.json` with an
+    equal `fingerprint` (re-running it replaces them). Call this before sampling,
+    so a refusal costs nothing.
 
     Raises:
         InputError: `out_dir` is a file, or a non-empty directory with other
@@ -345,7 +346,8 @@ def check_run_directory(out_dir: str | Path, fingerprint: dict, force: bool = Fa
         previous = json.loads(record.read_text(encoding="utf-8")).get("fingerprint")
     except (OSError, ValueError, AttributeError):
         previous = None
-    if previous != fingerprint:
+    only_run_files = {p.name for p in out_dir.iterdir()} <= set(RUN_FILES)
+    if previous != fingerprint or not only_run_files:
         raise InputError(
             "the run directory is not empty and holds a different run (or other files); "
             "choose another directory or pass --force to replace it",

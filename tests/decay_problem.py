@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from jakinfer.infer.nuts import NutsConfig, NutsSamples
+
 TIMES = np.array([0.5, 1.0, 2.0, 3.0, 4.0])
 # x0 exp(-k t) at k = 0.5, x0 = 1, plus fixed N(0, 0.1) noise.
 VALUES = np.exp(-0.5 * TIMES) + np.array([0.052, -0.113, 0.071, 0.018, -0.046])
@@ -114,3 +116,21 @@ def reference_moments(n: int = 801) -> dict[str, tuple[float, float]]:
         mean = float(np.sum(weights * values))
         moments[name] = (mean, float(np.sqrt(np.sum(weights * (values - mean) ** 2))))
     return moments
+
+
+def fake_samples(chains: int = 2, draws: int = 40, seed: int = 0) -> NutsSamples:
+    """Draws near the decay posterior with made-up sampler statistics (no sampling)."""
+    rng = np.random.default_rng(seed)
+    theta = np.stack([
+        rng.normal(-0.2, 0.08, size=(chains, draws)),
+        rng.normal(1.15, 0.1, size=(chains, draws)),
+    ], axis=-1)
+    stats = {
+        "diverging": np.zeros((chains, draws), dtype=bool),
+        "n_steps": rng.choice([1, 3, 7, 15, 1023], size=(chains, draws)),
+        "acceptance_rate": rng.uniform(0.6, 1.0, size=(chains, draws)),
+        "energy": rng.normal(size=(chains, draws)),
+        "potential_energy": rng.normal(size=(chains, draws)),
+        "step_size": np.full((chains, draws), 0.3),
+    }
+    return NutsSamples(theta=theta, stats=stats, config=NutsConfig(chains=chains, draws=draws, seed=seed))

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from decay_problem import SIGMA, VALUES, write_decay_problem
+from decay_problem import SIGMA, VALUES, fake_samples, write_decay_problem
 from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
-from test_results import fake_samples
 
 from jakinfer.plots import error_bar_limits, plot_fit, quantile_bands, thin_draws
 from jakinfer.problem import Problem

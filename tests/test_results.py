@@ -11,11 +11,11 @@ from pathlib import Path
 import jax
 import numpy as np
 import pytest
-from decay_problem import SIGMA, TIMES, VALUES, X0_PRIOR, write_decay_problem
+from decay_problem import SIGMA, TIMES, VALUES, X0_PRIOR, fake_samples, write_decay_problem
 from scipy import stats
 
 from jakinfer.errors import InputError
-from jakinfer.infer.nuts import NutsConfig, NutsSamples
+from jakinfer.infer.nuts import NutsSamples
 from jakinfer.likelihood import transform
 from jakinfer.problem import Problem
 from jakinfer.results import (
@@ -32,25 +32,6 @@ from jakinfer.simulate import SolveStatus
 CHAINS, DRAWS = 2, 40  # 80 draws: two chunks of 64, the second one padded
 
 
-def fake_samples(seed: int = 0) -> NutsSamples:
-    """Draws near the decay posterior with made-up sampler statistics."""
-    rng = np.random.default_rng(seed)
-    theta = np.stack([
-        rng.normal(-0.2, 0.08, size=(CHAINS, DRAWS)),
-        rng.normal(1.15, 0.1, size=(CHAINS, DRAWS)),
-    ], axis=-1)
-    n_steps = rng.choice([1, 3, 7, 15, 1023], size=(CHAINS, DRAWS))
-    stats_ = {
-        "diverging": np.zeros((CHAINS, DRAWS), dtype=bool),
-        "n_steps": n_steps,
-        "acceptance_rate": rng.uniform(0.6, 1.0, size=(CHAINS, DRAWS)),
-        "energy": rng.normal(size=(CHAINS, DRAWS)),
-        "potential_energy": rng.normal(size=(CHAINS, DRAWS)),
-        "step_size": np.full((CHAINS, DRAWS), 0.3),
-    }
-    return NutsSamples(theta=theta, stats=stats_, config=NutsConfig(chains=CHAINS, draws=DRAWS, seed=seed))
-
-
 def analytic(theta: np.ndarray) -> np.ndarray:
     """`x0 exp(-k t)` at the measurement times, `(..., 5)`."""
     k = 10.0 ** theta[..., 0:1]
@@ -64,7 +45,7 @@ def problem(tmp_path_factory) -> Problem:
 
 @pytest.fixture(scope="module")
 def samples() -> NutsSamples:
-    return fake_samples()
+    return fake_samples(CHAINS, DRAWS)
 
 
 @pytest.fixture(scope="module")
@@ -188,6 +169,9 @@ def test_run_directory_guard(tmp_path: Path):
     with pytest.raises(InputError, match="different run.*--force"):
         check_run_directory(same, {"problem": "decay", "nuts": {"seed": 2}})
     check_run_directory(same, {"problem": "decay", "nuts": {"seed": 2}}, force=True)
+    (same / "notes.txt").write_text("the user's own file")  # would be lost by a re-run
+    with pytest.raises(InputError, match="--force"):
+        check_run_directory(same, fingerprint)
     other = tmp_path / "other"
     other.mkdir()
     (other / "notes.txt").write_text("keep me")

@@ -300,18 +300,20 @@ def crossing(values: np.ndarray, delta: np.ndarray, threshold: float) -> float:
 
     Args:
         values: `(m,)` parameter values walking away from the optimum (`values[0]`).
-        delta: `(m,)` profile minus its minimum (non-finite: treated as above).
+        delta: `(m,)` profile minus its minimum; a non-finite value (failed
+            solve) is no evidence of a crossing and ends the search.
         threshold: `Delta`.
 
     Returns:
-        the crossing value, or NaN if `delta` never exceeds `threshold`.
+        the crossing value, or NaN if `delta` does not exceed `threshold` before
+        its end or its first non-finite value.
     """
-    above = ~(delta <= threshold)
-    if not np.any(above[1:]):
+    stop = ~np.isfinite(delta) | (delta > threshold)
+    if not np.any(stop[1:]):
         return float("nan")
-    j = int(np.flatnonzero(above[1:])[0]) + 1
+    j = int(np.flatnonzero(stop[1:])[0]) + 1
     if not np.isfinite(delta[j]):
-        return float(values[j])
+        return float("nan")
     root_low, root_high = np.sqrt(max(delta[j - 1], 0.0)), np.sqrt(max(delta[j], 0.0))
     weight = (np.sqrt(threshold) - root_low) / (root_high - root_low)
     return float(values[j - 1] + weight * (values[j] - values[j - 1]))

@@ -11,12 +11,12 @@ with simple constraints"; Kelley 1999, "Iterative Methods for Optimization" §5.
 
 * epsilon-active set `A = {i: x_i <= l_i + eps, g_i > 0} ∪ {i: x_i >= u_i - eps,
   g_i < 0} ∪ {i: l_i = u_i}` with `eps = min(active_tolerance, ||x - P(x - g)||)`;
-* direction `d_F = -B_FF^{-1} g_F` on the free set `F` from a dense BFGS
-  approximation `B` of the Hessian (scaled by `y'y / s'y` after each reset),
+* direction `d_F = -B_FF^{-1} g_F` on the free set `F` from a dense, damped
+  BFGS approximation `B` of the Hessian (scaled by `y'y / s'y` after each reset),
   `d_A` = the (short) displacement onto the bound; a non-descent direction
   resets `B` to the identity;
 * projected backtracking: trial `P(x + alpha d)`, `alpha_0 = min(1, max_step /
-  ||d||_inf)`, accepted when `f(trial) <= f + c1 g'(trial - x)` (non-finite
+  ||d||_inf)` (`max_step / ||d||_inf` for a steepest-descent direction), accepted when `f(trial) <= f + c1 g'(trial - x)` (non-finite
   values are rejected), otherwise `alpha` shrinks by safeguarded quadratic
   interpolation; when it falls below `min_step` the method restarts once from
   the projected gradient and then gives up (`LINE_SEARCH_FAILED`);
@@ -184,9 +184,13 @@ def _steepest(x, g, lower, upper, config: ProjectedBFGS):
     return jnp.where(free, -g, _to_bound(x, g, lower, upper))
 
 
-def _initial_alpha(direction, config: ProjectedBFGS):
+def _initial_alpha(direction, config: ProjectedBFGS, steepest):
+    """First trial step factor: the quasi-Newton step (`alpha = 1`) capped at
+    `max_step`; a (projected) steepest-descent direction, which carries no
+    length scale, starts at `max_step` itself and relies on backtracking."""
     size = jnp.max(jnp.abs(direction), initial=0.0)
-    return jnp.where(size > 0, jnp.minimum(1.0, config.max_step / jnp.where(size > 0, size, 1.0)), 1.0)
+    cap = config.max_step / jnp.where(size > 0, size, 1.0)
+    return jnp.where(size > 0, jnp.where(steepest, cap, jnp.minimum(1.0, cap)), 1.0)
 
 
 def init(x0, lower, upper) -> State:
@@ -209,18 +213,29 @@ def init(x0, lower, upper) -> State:
 
 
 def _bfgs_update(hessian, s, y, fresh):
-    """BFGS update of the Hessian approximation; skipped without positive curvature.
-    After a reset (`fresh`) the identity is first scaled by `y'y / s'y`."""
+    """Damped BFGS update of the Hessian approximation (Powell 1978; Nocedal &
+    Wright, Procedure 18.2): where `s'y < 0.2 s'Bs` (little or negative
+    curvature along `s`), `y` is replaced by `theta y + (1 - theta) B s` with
+    `s'y = 0.2 s'Bs`, so `B` stays positive definite *and* learns that the
+    curvature along `s` is small (plain BFGS would skip the update and keep
+    taking the same short steps across a concave plateau). After a reset
+    (`fresh`) the identity is first scaled by `y'y / s'y` where `s'y > 0`."""
     sy = jnp.dot(s, y)
     yy = jnp.dot(y, y)
-    usable = (sy > 1e-12 * jnp.sqrt(jnp.dot(s, s) * yy)) & jnp.isfinite(sy) & jnp.isfinite(yy)
-    safe_sy = jnp.where(usable, sy, 1.0)
-    start = jnp.where(fresh & usable, (yy / safe_sy) * jnp.eye(s.shape[0], dtype=s.dtype), hessian)
+    finite = jnp.isfinite(sy) & jnp.isfinite(yy) & (jnp.dot(s, s) > 0)
+    positive = finite & (sy > 1e-12 * jnp.sqrt(jnp.dot(s, s) * yy))
+    eye = jnp.eye(s.shape[0], dtype=s.dtype)
+    start = jnp.where(fresh & positive, (yy / jnp.where(positive, sy, 1.0)) * eye, hessian)
     bs = start @ s
     sbs = jnp.dot(s, bs)
+    theta = jnp.where(sy >= 0.2 * sbs, 1.0, 0.8 * sbs / jnp.where(sbs - sy > 0, sbs - sy, 1.0))
+    y_damped = theta * y + (1.0 - theta) * bs
+    sy_damped = jnp.dot(s, y_damped)
     safe_sbs = jnp.where(sbs > 0, sbs, 1.0)
-    updated = start - jnp.outer(bs, bs) / safe_sbs + jnp.outer(y, y) / safe_sy
-    return jnp.where(usable & (sbs > 0), updated, hessian)
+    safe_sy = jnp.where(sy_damped > 0, sy_damped, 1.0)
+    updated = start - jnp.outer(bs, bs) / safe_sbs + jnp.outer(y_damped, y_damped) / safe_sy
+    usable = finite & (sbs > 0) & (sy_damped > 0) & jnp.all(jnp.isfinite(updated))
+    return jnp.where(usable, updated, hessian)
 
 
 def step(value_and_grad: ValueAndGrad, state: State, lower, upper, config: ProjectedBFGS) -> State:
@@ -268,7 +283,7 @@ def step(value_and_grad: ValueAndGrad, state: State, lower, upper, config: Proje
     steepest = _steepest(state.trial, g_trial, lower, upper, config)
     direction_accept = jnp.where(keep, qn_direction, steepest)
     hessian_accept = jnp.where(keep, hessian_new, jnp.eye(x.shape[0], dtype=x.dtype))
-    alpha_accept = _initial_alpha(direction_accept, config)
+    alpha_accept = _initial_alpha(direction_accept, config, ~keep)
     accept_state = State(
         x=state.trial, f=f_trial, g=g_trial, hessian=hessian_accept, direction=direction_accept,
         alpha=alpha_accept, trial=project(state.trial + alpha_accept * direction_accept, lower, upper),
@@ -285,7 +300,7 @@ def step(value_and_grad: ValueAndGrad, state: State, lower, upper, config: Proje
     alpha_shrunk = jnp.where(usable, jnp.clip(quadratic, 0.1 * alpha, 0.5 * alpha), 0.1 * alpha)
     too_small = alpha_shrunk * jnp.max(jnp.abs(state.direction), initial=0.0) < config.min_step
     restart_direction = _steepest(x, g, lower, upper, config)
-    restart_alpha = _initial_alpha(restart_direction, config)
+    restart_alpha = _initial_alpha(restart_direction, config, True)
     restart = too_small & ~state.fresh
     give_up = too_small & state.fresh
     direction_reject = jnp.where(restart, restart_direction, state.direction)

@@ -61,6 +61,15 @@ def petab_formula(expression: sp.Expr) -> str:
         def _print_Rational(self, expr):
             return f"({expr.p} / {expr.q})"
 
+        def _print_And(self, expr):
+            return " && ".join(f"({self._print(a)})" for a in expr.args)
+
+        def _print_Or(self, expr):
+            return " || ".join(f"({self._print(a)})" for a in expr.args)
+
+        def _print_Not(self, expr):
+            return f"!({self._print(expr.args[0])})"
+
     return _Printer().doprint(expression.xreplace({TIME: sp.Symbol("time", real=True)}))
 
 
@@ -279,8 +288,9 @@ def _network_sbml(network: ReactionNetwork) -> str:
     for species in network.species_list:
         document.species(species.id, species.compartment, species.initial)
     species_ids = set(network.species_ids)
+    fluxes = network.fluxes()
     for reaction in network.reactions:
-        flux = network.fluxes()[reaction.id]
+        flux = fluxes[reaction.id]
         involved = {s for s, _ in (*reaction.reactants, *reaction.products)}
         modifiers = sorted({s.name for s in flux.free_symbols} & species_ids - involved)
         document.reaction(reaction.id, reaction.reactants, reaction.products, modifiers, flux)

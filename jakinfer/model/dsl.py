@@ -42,6 +42,7 @@ likelihood path for every source.
 from __future__ import annotations
 
 import abc
+import functools
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -504,11 +505,15 @@ class ReactionNetwork:
 
         States are the species in declaration order; model parameters are the
         compartments, then the parameters the equations use (in declaration
-        order). Inputs are the model's `expressions`.
+        order). Inputs are the model's `expressions`. Computed once per network.
 
         Raises:
             InputError: a rate, initial value or input uses an unknown symbol.
         """
+        return self._symbolic
+
+    @functools.cached_property
+    def _symbolic(self) -> SymbolicModel:
         if not self.species_list:
             raise InputError(f"network {self.name!r} has no species")
         inputs = self.resolved_inputs()

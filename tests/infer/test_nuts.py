@@ -1,8 +1,8 @@
 """NUTS on the decay problem against its grid-quadrature posterior; settings and starts.
 
-Each NUTS run compiles numpyro's sampler anew (tens of seconds on 2 cores), so this
-module runs the sampler twice: once for the posterior check, once more to show
-that the same seed gives the same draws. The Boehm run is marked slow.
+Each NUTS run compiles numpyro's sampler anew (20-40 s on 2 cores), so this module
+runs the sampler twice: once for the posterior check, once more to show that the
+same seed gives the same draws. The Boehm run is marked slow.
 """
 
 from __future__ import annotations
@@ -29,7 +29,9 @@ from jakinfer.infer.nuts import (
 from jakinfer.parameters import ParameterSpace, Prior
 from jakinfer.problem import Problem
 
-CONFIG = NutsConfig(chains=2, warmup=300, draws=600, seed=7, progress_bar=False)
+# One chain: each run compiles about half as long as two (the two-chain, vectorized path
+# runs in tests/test_cli.py and in the slow Boehm test below).
+CONFIG = NutsConfig(chains=1, warmup=300, draws=1500, seed=7, progress_bar=False)
 
 
 @pytest.fixture(scope="module")
@@ -117,7 +119,7 @@ def test_model_log_density_is_log_prior_plus_log_likelihood(problem):
 
 # -- sampling ------------------------------------------------------------------------
 def test_posterior_matches_grid_quadrature(samples):
-    assert samples.theta.shape == (2, 600, 2)
+    assert samples.theta.shape == (1, 1500, 2)
     assert set(samples.stats) == {"diverging", "n_steps", "acceptance_rate", "energy", "potential_energy",
                                   "step_size"}
     assert not samples.stats["diverging"].any()

@@ -37,7 +37,8 @@ def test_crossing_is_exact_for_a_quadratic_profile_on_any_grid():
     assert crossing(values, delta, 1.92) == pytest.approx(0.7 * np.sqrt(2 * 1.92), rel=1e-12)
     assert crossing(-values, delta, 1.92) == pytest.approx(-0.7 * np.sqrt(2 * 1.92), rel=1e-12)
     assert np.isnan(crossing(values, np.minimum(delta, 1.0), 1.92))
-    assert crossing(values, np.array([0.0, 0.5, np.inf, np.inf]), 1.92) == 1.1
+    assert np.isnan(crossing(values, np.array([0.0, 0.5, np.inf, 3.0]), 1.92))  # a failed solve first
+    assert crossing(values, np.array([0.0, 1.92, 2.5, np.inf]), 1.92) == pytest.approx(0.3)  # on it
 
 
 def test_classification_rules():
