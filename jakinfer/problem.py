@@ -19,6 +19,7 @@ import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -144,6 +145,22 @@ class Measurements:
     @property
     def size(self) -> int:
         return int(self.values.shape[0])
+
+
+class MeasurementEvaluation(NamedTuple):
+    """The problem evaluated at one `theta`, per measurement (each `(n_m,)`).
+
+    Attributes:
+        simulated: noiseless simulated observable `h`.
+        sigma: noise parameter (standard deviation or Laplace scale).
+        status: int32 `SolveStatus` of the measurement's experiment.
+        log_likelihood: pointwise log-likelihood (`-inf` where a solve failed).
+    """
+
+    simulated: jax.Array
+    sigma: jax.Array
+    status: jax.Array
+    log_likelihood: jax.Array
 
 
 @dataclass(frozen=True)
@@ -289,9 +306,18 @@ class Problem:
         measurement_status = status[measurements.experiment_index]
         return simulated, sigmas, measurement_status
 
-    def _pointwise(self, theta):
+    def evaluate_measurements(self, theta, values=None) -> MeasurementEvaluation:
+        """Everything per measurement at `theta`, in one simulation (traceable).
+
+        Not jitted: call it inside your own `jit`/`vmap` (e.g. over posterior
+        draws). Measurements of a failed solve get `log_likelihood = -inf`.
+
+        Args:
+            values: `(n_m,)` measured values replacing the problem's own (e.g.
+                synthetic data; may be traced, so one compile serves many data sets).
+        """
         simulated, sigmas, status = self._observables_and_sigmas(theta)
-        values = self.measurements.values
+        values = self.measurements.values if values is None else values
         pointwise = jnp.zeros_like(simulated)
         for observable, rows in zip(self.observables, self._groups, strict=True):
             if rows.size == 0:
@@ -304,7 +330,11 @@ class Problem:
             )
         failed = status != SolveStatus.OK
         pointwise = jnp.where(failed | jnp.isnan(pointwise), -jnp.inf, pointwise)
-        return pointwise, status
+        return MeasurementEvaluation(simulated, sigmas, status, pointwise)
+
+    def _pointwise(self, theta):
+        evaluation = self.evaluate_measurements(theta)
+        return evaluation.log_likelihood, evaluation.status
 
     # -- public numerical API (each jitted once per problem) -----------------
     @functools.cached_property

@@ -77,9 +77,9 @@ class DrawEvaluation:
 @functools.lru_cache(maxsize=4)
 def _batched_evaluator(problem: Problem):
     def evaluate(theta):
-        h, sigma, status = problem.predict(theta)
-        pointwise, _ = problem.pointwise_log_likelihood(theta)
-        return h, sigma, status, pointwise, problem.log_prior(theta)
+        evaluation = problem.evaluate_measurements(theta)
+        return (evaluation.simulated, evaluation.sigma, evaluation.status, evaluation.log_likelihood,
+                problem.log_prior(theta))
 
     return jax.jit(jax.vmap(evaluate))
 
