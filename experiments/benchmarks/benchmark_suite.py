@@ -26,6 +26,7 @@ import argparse
 import importlib.metadata
 import importlib.util
 import json
+import os
 import platform
 import resource
 import statistics
@@ -166,7 +167,9 @@ def peer_status() -> dict[str, str]:
 
 
 def markdown(report: dict) -> str:
-    lines = [f"## {report['problem']} — {report['machine']}", ""]
+    lines = [f"## {report['problem']} — {report['machine']}", "",
+             f"CPU cores used: {report['cpu_affinity']}; load average at the end: "
+             f"{', '.join(f'{x:.1f}' for x in report['load_average'])}", ""]
     lines += ["| implementation | nllh [ms] | nllh + gradient [ms] | mode | compile nllh [s] | nllh value |",
               "|---|---|---|---|---|---|"]
     for row in report["single"]:
@@ -192,7 +195,12 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--atol", type=float, default=1e-8)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=Path("results/benchmarks"))
+    parser.add_argument("--pin-core", type=int, default=None,
+                        help="run on this one CPU core (XLA's thread pool oversubscribes a loaded "
+                        "machine; pinned timings are far more stable)")
     args = parser.parse_args(argv)
+    if args.pin_core is not None:
+        os.sched_setaffinity(0, {args.pin_core})
 
     repeats = 2 if args.quick else args.repeats
     batch_sizes = [1, 4] if args.quick else [1, 4, 16, 64, 256, 1024]
@@ -225,6 +233,7 @@ def main(argv: list[str] | None = None) -> dict:
         "rtol": args.rtol, "atol": args.atol, "single": single, "ratios": ratios, "batched": batched,
         "peers": peer_status(), "skipped": skipped,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "cpu_affinity": sorted(os.sched_getaffinity(0)), "load_average": os.getloadavg(),
         "command": " ".join([sys.executable, *sys.argv]),
     }
     args.out.mkdir(parents=True, exist_ok=True)
