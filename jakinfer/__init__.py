@@ -20,6 +20,12 @@ _EXPORTS = {
     "compute_diagnostics": "jakinfer.diagnostics",
     "judge": "jakinfer.diagnostics",
     "plot_fit": "jakinfer.plots",
+    "pathway": "jakinfer.model.pathway",
+    "INHIBITORS": "jakinfer.inhibitors",
+    "Inhibitor": "jakinfer.inhibitors",
+    "predict_time_course": "jakinfer.predict",
+    "predict_dose_response": "jakinfer.predict",
+    "scaled": "jakinfer.predict",
 }
 
 __all__ = sorted(_EXPORTS)

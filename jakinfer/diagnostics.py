@@ -14,11 +14,15 @@ defaults:
     * no divergent transitions;
     * fewer than 1% of the draws at the maximum tree depth;
     * E-BFMI > 0.3 in every chain;
-    * no solver failures at the posterior draws.
+    * no solver failures at the posterior draws, nor in the trajectories of the
+      sampling phase (NUTS rejects a proposal whose solve failed, so the draws
+      alone never show it; the posterior is then cut off where the solver fails,
+      which is right for a real blow-up and wrong for a too-small step budget).
 """
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass, field
 
@@ -39,6 +43,8 @@ class Thresholds:
         tree_depth_saturation: the fraction of draws at the maximum tree depth must be below this.
         ebfmi: E-BFMI of every chain must exceed this.
         solver_failures: at most this many draws with a failed ODE solve.
+        sampler_failures: at most this many log-density evaluations with a failed
+            ODE solve during sampling (after warmup).
     """
 
     rhat: float = 1.01
@@ -47,6 +53,7 @@ class Thresholds:
     tree_depth_saturation: float = 0.01
     ebfmi: float = 0.3
     solver_failures: int = 0
+    sampler_failures: int = 0
 
 
 @dataclass(frozen=True)
@@ -63,6 +70,9 @@ class Diagnostics:
         ebfmi: `(chains,)` energy Bayesian fraction of missing information (None without `energy`).
         solver_failures: draws whose ODE solve failed (None without `solver_status`).
         failure_reasons: reason -> number of draws.
+        sampler_failures: failed solves met by the sampler per phase (`init`,
+            `warmup`, `sampling`): `{"evaluations": n, <reason>: n}` (None when
+            not recorded; see `jakinfer.infer.nuts.NutsSamples.failures`).
     """
 
     parameters: tuple[str, ...]
@@ -77,6 +87,7 @@ class Diagnostics:
     ebfmi: np.ndarray | None = None
     solver_failures: int | None = None
     failure_reasons: dict[str, int] = field(default_factory=dict)
+    sampler_failures: dict[str, dict[str, int]] | None = None
 
     @property
     def saturation_fraction(self) -> float | None:
@@ -105,6 +116,8 @@ class Diagnostics:
             "ebfmi": numbers(self.ebfmi),
             "solver_failures": self.solver_failures,
             "failure_reasons": dict(self.failure_reasons),
+            "sampler_failures": None if self.sampler_failures is None else {
+                phase: dict(counts) for phase, counts in self.sampler_failures.items()},
         }
 
 
@@ -132,7 +145,10 @@ def compute_diagnostics(
     divergences = saturated = solver_failures = None
     ebfmi = None
     reasons: dict[str, int] = {}
+    sampler_failures = None
     if stats is not None:
+        if "sampler_failures" in stats.attrs:
+            sampler_failures = json.loads(str(stats.attrs["sampler_failures"]))
         if "diverging" in stats:
             divergences = int(stats["diverging"].values.sum())
         if max_tree_depth is None and "max_tree_depth" in stats.attrs:
@@ -149,7 +165,7 @@ def compute_diagnostics(
     return Diagnostics(
         parameters=labels, rhat=rhat, ess_bulk=ess_bulk, ess_tail=ess_tail, chains=chains, draws=draws,
         divergences=divergences, max_tree_depth=max_tree_depth, saturated=saturated, ebfmi=ebfmi,
-        solver_failures=solver_failures, failure_reasons=reasons,
+        solver_failures=solver_failures, failure_reasons=reasons, sampler_failures=sampler_failures,
     )
 
 
@@ -251,10 +267,31 @@ def judge(diagnostics: Diagnostics, thresholds: Thresholds | None = None) -> Ver
                    else f"E-BFMI <= {t.ebfmi} in {', '.join(low)}")
         checks.append(Check("E-BFMI", not low, message))
 
-    if d.solver_failures is None:
+    if d.solver_failures is None and d.sampler_failures is None:
         checks.append(Check("solver failures", None, "solver status not recorded"))
     else:
-        reasons = "; ".join(f"{reason}: {n}" for reason, n in d.failure_reasons.items())
-        checks.append(Check("solver failures", d.solver_failures <= t.solver_failures,
-                            f"{d.solver_failures} draws with a failed ODE solve" + (f" ({reasons})" if reasons else "")))
+        passed, parts = True, []
+        if d.solver_failures is not None:
+            reasons = "; ".join(f"{reason}: {n}" for reason, n in d.failure_reasons.items())
+            passed = d.solver_failures <= t.solver_failures
+            parts.append(f"{d.solver_failures} draws with a failed ODE solve" + (f" ({reasons})" if reasons else ""))
+        if d.sampler_failures is not None:
+            sampling = d.sampler_failures.get("sampling", {})
+            failed = int(sampling.get("evaluations", 0))
+            passed = passed and failed <= t.sampler_failures
+            for phase in ("sampling", "warmup", "init"):
+                counts = d.sampler_failures.get(phase, {})
+                if phase == "sampling" or counts:
+                    parts.append(_sampler_failure_text(phase, counts))
+            if failed > t.sampler_failures:
+                parts.append("the posterior is cut off where the solver fails: check the model there, "
+                             "or raise max_steps / lower dtmin if the failures are numerical")
+        checks.append(Check("solver failures", passed, "; ".join(parts)))
     return Verdict(tuple(checks))
+
+
+def _sampler_failure_text(phase: str, counts: dict[str, int]) -> str:
+    failed = int(counts.get("evaluations", 0))
+    reasons = "; ".join(f"{reason}: {n}" for reason, n in counts.items() if reason != "evaluations")
+    where = {"sampling": "during sampling", "warmup": "during warmup", "init": "at the start"}[phase]
+    return f"{failed} log-density evaluations with a failed solve {where}" + (f" ({reasons})" if reasons else "")

@@ -3,8 +3,9 @@
 `to_inference_data` turns NUTS draws into labelled arrays (groups `posterior`,
 `sample_stats`, `log_likelihood`, `posterior_predictive`, `observed_data`,
 `constant_data`); `run_sampling` is the one pipeline behind `jakinfer sample` and
-`experiments/boehm_nuts.py`: sample, evaluate, diagnose, plot, and write a run
-directory without ever losing an earlier run silently.
+`experiments/boehm_nuts.py`: sample (in checkpointed chunks, so a killed run
+resumes where it stopped), evaluate, diagnose, plot, and write a run directory
+without ever losing an earlier run silently.
 
 Dimensions and coordinates:
     * `parameter`: the estimated parameter ids (non-index coordinates
@@ -17,7 +18,9 @@ from __future__ import annotations
 
 import datetime as _datetime
 import functools
+import hashlib
 import importlib.metadata
+import io
 import json
 import os
 import platform
@@ -37,16 +40,31 @@ import pandas as pd
 import xarray as xr
 
 from jakinfer import likelihood as noise
+from jakinfer.checkpoint import (
+    CheckpointStore,
+    json_ready,
+    read_fingerprint,
+    sha256_file,
+    write_atomic,
+    write_json_atomic,
+)
 from jakinfer.diagnostics import Diagnostics, Thresholds, Verdict, compute_diagnostics, judge
 from jakinfer.errors import InputError
 from jakinfer.infer.nuts import NutsConfig, NutsSamples, sample_posterior
 from jakinfer.problem import Problem
 from jakinfer.simulate import SolveStatus
 
+CHECKPOINT_DIR = "checkpoint"
+"""The run directory's checkpoint store (chunks of draws and sampler states)."""
+
 RUN_FILES: tuple[str, ...] = (
-    "posterior.nc", "summary.csv", "diagnostics.json", "diagnostics.txt", "fit.png", "fit.pdf", "run.json",
+    CHECKPOINT_DIR, "posterior.nc", "summary.csv", "diagnostics.json", "diagnostics.txt", "fit.png", "fit.pdf",
+    "run.json",
 )
-"""The files `run_sampling` writes into a run directory."""
+"""The entries `run_sampling` writes into a run directory (`checkpoint` is a folder)."""
+
+_DERIVED_FILES = ("report.html",)
+"""Files made from a run directory by other commands (`jakinfer report`); a re-run keeps them."""
 
 RUN_FORMAT = 1
 """Version of the `run.json` layout."""
@@ -173,7 +191,9 @@ def to_inference_data(problem: Problem, samples: NutsSamples, *, chunk_size: int
         sample_stats: `lp` (log prior + log-likelihood on the estimation scale,
             unnormalised), `diverging`, `tree_depth`, `n_steps`, `acceptance_rate`,
             `energy`, `step_size`, `solver_status` (worst `SolveStatus` code of the
-            draw's solves, 0 = ok); attrs `max_tree_depth`, `target_accept`, ...
+            draw's solves, 0 = ok); attrs `max_tree_depth`, `target_accept`, ...,
+            `sampler_failures` (JSON: the failed solves met inside trajectories,
+            `NutsSamples.failures`).
         log_likelihood: `y` `(chain, draw, measurement)`, pointwise.
         posterior_predictive: `y` (noisy replicates, seeded by `fold_in(key(seed), 1)`),
             `h` (noiseless simulated observable), `sigma` (noise parameter).
@@ -233,6 +253,7 @@ def to_inference_data(problem: Problem, samples: NutsSamples, *, chunk_size: int
             "dense_mass": int(samples.config.dense_mass),
             "chain_method": samples.config.chain_method,
             "seed": int(samples.config.seed),
+            "sampler_failures": json.dumps(samples.failures, sort_keys=True),
         },
     )
     measurement_dims = ("chain", "draw", "measurement")
@@ -307,30 +328,103 @@ def summary_table(idata: az.InferenceData) -> pd.DataFrame:
 
 
 # -- run directories -----------------------------------------------------------------
+def problem_digest(problem: Problem) -> str:
+    """SHA-256 of what determines a problem's posterior: model equations, observables,
+    measurements, experiments, parameter bounds, scales and priors (not file paths)."""
+    digest = hashlib.sha256()
+
+    def add(*parts: object) -> None:
+        for part in parts:
+            if isinstance(part, np.ndarray):
+                array = np.ascontiguousarray(part)
+                digest.update(f"{array.dtype.str}{array.shape}".encode())
+                digest.update(array.tobytes())
+            else:
+                digest.update(repr(part).encode("utf-8"))
+            digest.update(b"\x00")
+
+    model = problem.model
+    add(tuple(model.state_ids), tuple(model.parameter_ids), tuple(str(f) for f in model.rhs))
+    for observable in problem.observables:
+        add(observable.id, str(observable.formula), str(observable.noise_formula), observable.transformation,
+            observable.distribution)
+    m = problem.measurements
+    add(np.asarray(m.values, dtype=float), np.asarray(m.times, dtype=float), np.asarray(m.experiment_index),
+        np.asarray(m.observable_index), np.asarray(m.observable_parameters.index),
+        np.asarray(m.observable_parameters.constant, dtype=float), np.asarray(m.noise_parameters.index),
+        np.asarray(m.noise_parameters.constant, dtype=float))
+    e = problem.experiments
+    add(e.ids, np.asarray(e.model_parameters.index), np.asarray(e.model_parameters.constant, dtype=float),
+        np.asarray(e.initial_overrides.index), np.asarray(e.initial_overrides.constant, dtype=float),
+        np.asarray(e.override_mask), np.asarray(e.preequilibration_index), np.asarray(e.save_times, dtype=float))
+    space = problem.parameters
+    add(space.ids, space.scales, np.asarray(space.lower, dtype=float), np.asarray(space.upper, dtype=float),
+        tuple(None if prior is None else (prior.kind, prior.a, prior.b) for prior in space.priors),
+        problem.table_ids, np.asarray(problem.table_values, dtype=float), np.asarray(problem.estimated_index))
+    return digest.hexdigest()
+
+
+def input_files(problem: Problem) -> dict[str, str]:
+    """Path -> SHA-256 of each input file of `problem` (its PEtab YAML and the files it
+    lists); empty when the problem was not read from an existing PEtab YAML."""
+    from jakinfer.io.petab import petab_files
+
+    source = Path(str(problem.source)) if problem.source else None
+    if source is None or source.suffix.lower() not in (".yaml", ".yml") or not source.is_file():
+        return {}
+    return {str(path.resolve()): sha256_file(path) for path in petab_files(source)}
+
+
 def run_fingerprint(problem: Problem, config: NutsConfig) -> dict:
-    """What identifies a run: problem, solver settings and sampler settings (not the progress bar)."""
+    """What identifies a run: the problem (name, source, content digest), solver and
+    sampler settings. Not the progress bar, nor the chunk size (neither changes the draws)."""
     solver = problem.solver
     settings = config.to_dict()
     settings.pop("progress_bar")
+    settings.pop("chunk_size")
     return {
         "problem": problem.name,
         "problem_source": str(problem.source),
+        "problem_digest": problem_digest(problem),
         "solver": {
             "solver": type(solver.solver).__name__,
             "rtol": float(solver.rtol),
             "atol": float(solver.atol),
             "max_steps": int(solver.max_steps),
+            "dtmin": None if solver.dtmin is None else float(solver.dtmin),
         },
         "nuts": json.loads(json.dumps(settings)),
     }
 
 
-def check_run_directory(out_dir: str | Path, fingerprint: dict, force: bool = False) -> None:
-    """Refuse to replace a non-empty directory holding anything but the same run.
+def _is_temporary(name: str) -> bool:
+    """Temporary files of an atomic write that was killed (never part of a result)."""
+    return name.startswith(".tmp-") or (name.startswith(".") and name.endswith(".tmp"))
 
-    The same run: only files `run_sampling` writes, and a `run.json` with an
-    equal `fingerprint` (re-running it replaces them). Call this before sampling,
-    so a refusal costs nothing.
+
+def stored_fingerprint(out_dir: str | Path) -> dict | None:
+    """The fingerprint of the run in `out_dir`: from `run.json` (a finished run), else
+    from its checkpoint (a run in progress or killed); None when neither is readable."""
+    out_dir = Path(out_dir)
+    try:
+        previous = json.loads((out_dir / "run.json").read_text(encoding="utf-8")).get("fingerprint")
+    except (OSError, ValueError, AttributeError):
+        previous = None
+    if previous is None:
+        try:
+            previous = read_fingerprint(out_dir / CHECKPOINT_DIR)
+        except InputError:
+            previous = None
+    return previous
+
+
+def check_run_directory(out_dir: str | Path, fingerprint: dict, force: bool = False) -> None:
+    """Refuse to use a non-empty directory holding anything but the same run.
+
+    The same run: only entries `run_sampling` writes (`RUN_FILES`, leftover
+    temporary files), and a `run.json` or checkpoint with an equal `fingerprint`
+    (re-running it resumes or, when finished, rewrites the outputs from the
+    stored draws). Call this before sampling, so a refusal costs nothing.
 
     Raises:
         InputError: `out_dir` is a file, or a non-empty directory with other
@@ -339,15 +433,12 @@ def check_run_directory(out_dir: str | Path, fingerprint: dict, force: bool = Fa
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
         raise InputError("the run directory is a file, not a directory", file=str(out_dir))
-    if force or not out_dir.is_dir() or not any(out_dir.iterdir()):
+    if force or not out_dir.is_dir():
         return
-    record = out_dir / "run.json"
-    try:
-        previous = json.loads(record.read_text(encoding="utf-8")).get("fingerprint")
-    except (OSError, ValueError, AttributeError):
-        previous = None
-    only_run_files = {p.name for p in out_dir.iterdir()} <= set(RUN_FILES)
-    if previous != fingerprint or not only_run_files:
+    names = {p.name for p in out_dir.iterdir() if not _is_temporary(p.name)} - set(_DERIVED_FILES)
+    if not names or (names == {CHECKPOINT_DIR} and _empty_checkpoint(out_dir / CHECKPOINT_DIR)):
+        return
+    if stored_fingerprint(out_dir) != fingerprint or not names <= set(RUN_FILES):
         raise InputError(
             "the run directory is not empty and holds a different run (or other files); "
             "choose another directory or pass --force to replace it",
@@ -355,16 +446,20 @@ def check_run_directory(out_dir: str | Path, fingerprint: dict, force: bool = Fa
         )
 
 
-def _commit_directory(staging: Path, out_dir: Path) -> None:
-    """Move the finished `staging` directory to `out_dir`, replacing what is there."""
-    if out_dir.exists():
-        old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old-", dir=out_dir.parent))
-        old.rmdir()
-        os.replace(out_dir, old)
-        os.replace(staging, out_dir)
-        shutil.rmtree(old)
-    else:
-        os.replace(staging, out_dir)
+def _empty_checkpoint(directory: Path) -> bool:
+    """A checkpoint folder created by a run killed before it stored anything."""
+    try:
+        return read_fingerprint(directory) is None and not any((directory / "records").glob("*.npz"))
+    except InputError:
+        return False
+
+
+def _clear_directory(out_dir: Path) -> None:
+    for path in out_dir.iterdir():
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
 
 
 def environment_record() -> dict:
@@ -392,6 +487,7 @@ class SamplingRun:
     diagnostics: Diagnostics
     verdict: Verdict
     record: dict
+    samples: NutsSamples | None = None
 
 
 def run_sampling(
@@ -404,22 +500,30 @@ def run_sampling(
     load_seconds: float | None = None,
     thresholds: Thresholds | None = None,
 ) -> SamplingRun:
-    """Sample `problem`'s posterior with NUTS and write a run directory.
+    """Sample `problem`'s posterior with NUTS and write a run directory; resumable.
 
-    Files in `out_dir`: `posterior.nc` (InferenceData), `summary.csv`,
-    `diagnostics.json`, `diagnostics.txt` (the verdict), `fit.png`, `fit.pdf`,
-    `run.json` (settings, command line, versions, platform, timings). Everything
-    is written to a staging directory beside `out_dir` that replaces `out_dir` only
-    when complete, so a failed run leaves an earlier one intact.
+    Files in `out_dir`: `checkpoint/` (every chunk of draws with the sampler
+    state, written atomically as it finishes; see `jakinfer.checkpoint`),
+    `posterior.nc` (InferenceData), `summary.csv`, `diagnostics.json`,
+    `diagnostics.txt` (the verdict), `fit.png`, `fit.pdf`, and `run.json`
+    (fingerprint, settings, command line, input file hashes, versions, platform,
+    timings), written last. Every file is replaced atomically.
+
+    Started again after being killed (with the same problem and settings), the
+    run resumes from its last complete chunk and ends with the same draws as an
+    uninterrupted run; started again when finished, it rewrites the outputs from
+    the stored draws without sampling.
 
     Args:
+        force: use `out_dir` even if it holds a different run (its content is
+            deleted first).
         command: the command line to record (default `sys.argv`).
         load_seconds: time spent reading the problem, to record.
         thresholds: diagnostic thresholds (default `Thresholds()`).
 
     Raises:
         InputError: `out_dir` holds a different run and `force` is false
-            (checked before sampling).
+            (checked before sampling), or another process is writing it.
     """
     from jakinfer.plots import plot_fit  # matplotlib only when needed
 
@@ -427,62 +531,76 @@ def run_sampling(
     out_dir = Path(out_dir).resolve()
     fingerprint = run_fingerprint(problem, config)
     check_run_directory(out_dir, fingerprint, force)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    if force and out_dir.is_dir() and stored_fingerprint(out_dir) != fingerprint:
+        _clear_directory(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    inputs = {"files": input_files(problem), "problem_digest": fingerprint["problem_digest"]}
 
-    samples = sample_posterior(problem, config)
+    with CheckpointStore.open(out_dir / CHECKPOINT_DIR, fingerprint, reset=force) as store:
+        samples = sample_posterior(problem, config, store=store)
+        chunks = len(store)
     processing_started = time.perf_counter()
     idata = to_inference_data(problem, samples)
     diagnostics = compute_diagnostics(idata)
     verdict = judge(diagnostics, thresholds or Thresholds())
     processing_seconds = time.perf_counter() - processing_started
 
-    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.partial-", dir=out_dir.parent))
-    try:
-        os.chmod(staging, 0o777 & ~_umask())
-        save_inference_data(idata, staging / "posterior.nc")
-        summary_table(idata).to_csv(staging / "summary.csv")
-        (staging / "diagnostics.json").write_text(
-            json.dumps({"diagnostics": diagnostics.to_dict(), "verdict": verdict.to_dict()}, indent=2) + "\n",
-            encoding="utf-8",
-        )
-        (staging / "diagnostics.txt").write_text(verdict.text + "\n", encoding="utf-8")
-        plot_started = time.perf_counter()
-        figure = plot_fit(problem, idata, seed=config.seed)
-        figure.savefig(staging / "fit.png", dpi=150)
-        figure.savefig(staging / "fit.pdf")
-        plot_seconds = time.perf_counter() - plot_started
-        timings = {
-            "load": load_seconds,
-            "nuts": samples.seconds.get("nuts"),
-            "compile": samples.seconds.get("compile"),
-            "iterations": samples.seconds.get("iterations"),
-            "postprocess": processing_seconds,
-            "plot": plot_seconds,
-            "total": time.perf_counter() - started + (load_seconds or 0.0),
-        }
-        record = {
-            "format": RUN_FORMAT,
-            "fingerprint": fingerprint,
-            "command": list(sys.argv if command is None else command),
-            "created_at": _datetime.datetime.now(_datetime.UTC).isoformat(),
-            "problem": {
-                "name": problem.name,
-                "source": str(problem.source),
-                "parameters": list(problem.parameters.ids),
-                "n_measurements": problem.measurements.size,
-            },
-            "nuts": config.to_dict(),
-            **environment_record(),
-            "timings_s": timings,
-            "timings_note": "nuts = compile + iterations (initialisation, warmup and draws); "
-                            "total includes load",
-            "verdict": verdict.text,
-            "files": list(RUN_FILES),
-        }
-        (staging / "run.json").write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
-        _commit_directory(staging, out_dir)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    return SamplingRun(out_dir=out_dir, idata=idata, diagnostics=diagnostics, verdict=verdict, record=record)
+    save_inference_data(idata, out_dir / "posterior.nc")
+    write_atomic(out_dir / "summary.csv", summary_table(idata).to_csv().encode("utf-8"))
+    write_json_atomic(out_dir / "diagnostics.json",
+                      json_ready({"diagnostics": diagnostics.to_dict(), "verdict": verdict.to_dict()}))
+    write_atomic(out_dir / "diagnostics.txt", (verdict.text + "\n").encode("utf-8"))
+    plot_started = time.perf_counter()
+    figure = plot_fit(problem, idata, seed=config.seed)
+    for suffix, options in (("png", {"dpi": 150}), ("pdf", {})):
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format=suffix, **options)
+        write_atomic(out_dir / f"fit.{suffix}", buffer.getvalue())
+    _close_figure(figure)
+    plot_seconds = time.perf_counter() - plot_started
+    timings = {
+        "load": load_seconds,
+        "nuts": samples.seconds.get("nuts"),
+        "compile": samples.seconds.get("compile"),
+        "iterations": samples.seconds.get("iterations"),
+        "postprocess": processing_seconds,
+        "plot": plot_seconds,
+        "total": time.perf_counter() - started + (load_seconds or 0.0),
+    }
+    record = {
+        "format": RUN_FORMAT,
+        "fingerprint": fingerprint,
+        "command": list(sys.argv if command is None else command),
+        "working_directory": os.getcwd(),
+        "created_at": _datetime.datetime.now(_datetime.UTC).isoformat(),
+        "problem": {
+            "name": problem.name,
+            "source": str(problem.source),
+            "parameters": list(problem.parameters.ids),
+            "n_measurements": problem.measurements.size,
+        },
+        "inputs": inputs,
+        "solver": fingerprint["solver"],
+        "nuts": config.to_dict(),
+        "seed": config.seed,
+        "sampling": {
+            "chunks": chunks,
+            "resumed_chunks": samples.resumed_chunks,
+            "sampler_failures": samples.failures,
+        },
+        **environment_record(),
+        "timings_s": timings,
+        "timings_note": "nuts = compile + iterations (initialisation, warmup and draws) in this process "
+                        "(a resumed run counts only the chunks it computed); total includes load",
+        "verdict": verdict.text,
+        "files": list(RUN_FILES),
+    }
+    write_json_atomic(out_dir / "run.json", json_ready(record))
+    return SamplingRun(out_dir=out_dir, idata=idata, diagnostics=diagnostics, verdict=verdict, record=record,
+                       samples=samples)
 
+
+def _close_figure(figure) -> None:
+    import matplotlib.pyplot as plt
+
+    plt.close(figure)

@@ -125,8 +125,12 @@ def test_sample_writes_a_complete_run_directory(capsys, tmp_path):
     assert (out_dir / "fit.png").read_bytes().startswith(b"\x89PNG")
 
     # A different run into the same directory is refused before sampling; nothing is lost.
-    before = {p.name: p.read_bytes() for p in out_dir.iterdir()}
+    def content() -> dict:  # every file, the checkpoint folder's included
+        return {p.relative_to(out_dir): p.read_bytes() for p in sorted(out_dir.rglob("*")) if p.is_file()}
+
+    before = content()
+    assert any(path.parts[0] == "checkpoint" for path in before)
     code, _, err = run(capsys, *[a if a != "3" else "4" for a in argv])
     assert code == EXIT_INPUT_ERROR
     assert "--force" in err and str(out_dir) in err
-    assert {p.name: p.read_bytes() for p in out_dir.iterdir()} == before
+    assert content() == before

@@ -58,6 +58,21 @@ def read_petab(yaml_path: str | Path) -> Problem:
                     measurement_table, name=yaml_path.stem, source=str(yaml_path)).build()
 
 
+def petab_files(yaml_path: str | Path) -> list[Path]:
+    """The files of a PEtab problem: the YAML file, then every file it lists
+    (SBML model, parameter, observable, condition and measurement tables).
+
+    Raises:
+        InputError: the YAML file or a listed file is missing or malformed.
+    """
+    yaml_path = Path(yaml_path)
+    if not yaml_path.is_file():
+        raise InputError("PEtab problem file not found", file=str(yaml_path))
+    files = _read_yaml(yaml_path)
+    return [yaml_path, files.sbml, *files.parameters, *files.observables, *files.conditions,
+            *files.measurements]
+
+
 @dataclass(frozen=True)
 class _ProblemFiles:
     sbml: Path

@@ -5,9 +5,9 @@ Every module has the reference, the equations in its docstring, `network()`
 `problem()` (the `Problem` with its data).
 """
 
-from jakinfer.model.library import boehm2014, swameye2003
+from jakinfer.model.library import boehm2014, jakstat_core, swameye2003
 
-MODELS = {"boehm2014": boehm2014, "swameye2003": swameye2003}
+MODELS = {"boehm2014": boehm2014, "jakstat_core": jakstat_core, "swameye2003": swameye2003}
 """Model name -> module."""
 
-__all__ = ["MODELS", "boehm2014", "swameye2003"]
+__all__ = ["MODELS", "boehm2014", "jakstat_core", "swameye2003"]

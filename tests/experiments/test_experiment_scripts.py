@@ -1,0 +1,177 @@
+"""Every experiment script in experiments/ runs in `--quick` mode and writes its figures and numbers.
+
+The scripts are discovered by `experiments/run_all.py` (the same command lines it
+uses), so a new script is tested as soon as it lands; the benchmarks have their
+own test. Each runs as a subprocess with a temporary `--out`, in a temporary
+working directory (nothing is written to the repository's `results/`). Beyond the
+files, the numbers are checked where a reference exists (the published Boehm
+optimum, the shape of the posterior, the profile interval around its estimate).
+
+The quick runs take one to three minutes each on a 2-core CPU (mostly JAX
+compilation), so they are marked slow; the cheap contract checks are not.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+EXPERIMENTS = Path(__file__).resolve().parents[2] / "experiments"
+BOEHM_NLLH = 138.2219969
+BOEHM_IDS = ("Epo_degradation_BaF3", "k_exp_hetero", "k_exp_homo", "k_imp_hetero", "k_imp_homo", "k_phos",
+             "sd_pSTAT5A_rel", "sd_pSTAT5B_rel", "sd_rSTAT5A_rel")
+SCRIPT_TIMEOUT_S = 1800
+
+
+def _load_run_all():
+    spec = importlib.util.spec_from_file_location("run_all", EXPERIMENTS / "run_all.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("run_all", module)  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+run_all = _load_run_all()
+SCRIPTS = [script for script in run_all.discover() if not script.path.startswith("benchmarks/")]
+
+
+def run_quick(script, tmp_path: Path) -> Path:
+    """Run `script --quick --out <tmp>/<name>` in `tmp_path`; returns the output folder."""
+    root = tmp_path / "results"
+    completed = subprocess.run(script.command(root, quick=True), cwd=tmp_path, capture_output=True, text=True,
+                               timeout=SCRIPT_TIMEOUT_S, check=False)
+    assert completed.returncode == 0, (f"{script.path} failed (exit {completed.returncode}):\n"
+                                       f"{completed.stdout[-3000:]}\n{completed.stderr[-5000:]}")
+    assert not (tmp_path / "results" / "quick").exists()
+    out = root / script.name
+    assert out.is_dir(), f"{script.path} wrote nothing to {out}"
+    return out
+
+
+def files(out: Path, suffix: str) -> list[Path]:
+    return sorted(p for p in out.rglob(f"*{suffix}") if p.is_file() and ".partial-" not in str(p))
+
+
+def check_generic(out: Path) -> None:
+    """Figures as PNG and PDF, numbers as CSV or netCDF, all non-trivial."""
+    pngs, pdfs = files(out, ".png"), files(out, ".pdf")
+    assert pngs and pdfs, f"no PNG/PDF figure in {out}"
+    for png in pngs:
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 5_000, png
+    for pdf in pdfs:
+        assert pdf.read_bytes()[:5] == b"%PDF-", pdf
+    tables, netcdf = files(out, ".csv"), files(out, ".nc")
+    assert tables or netcdf, f"no CSV or netCDF numbers in {out}"
+    for table in tables:
+        frame = pd.read_csv(table)
+        numbers = frame.select_dtypes("number").to_numpy(float)
+        assert len(frame) > 0 and np.isfinite(numbers).any(), f"{table} holds no finite numbers"
+
+
+def check_run_directory(run: Path, chains: int, draws: int) -> None:
+    import arviz as az
+
+    from jakinfer.report import write_report
+
+    for name in ("posterior.nc", "summary.csv", "diagnostics.json", "fit.png", "fit.pdf", "run.json"):
+        assert (run / name).is_file(), f"{run / name} missing"
+    idata = az.from_netcdf(str(run / "posterior.nc"))
+    theta = idata.posterior["theta"]
+    assert (theta.sizes["chain"], theta.sizes["draw"]) == (chains, draws)
+    assert np.all(np.isfinite(theta.values))
+    lower, upper = idata.constant_data["lower"].values, idata.constant_data["upper"].values
+    assert np.all((theta.values >= lower) & (theta.values <= upper))
+    verdict = json.loads((run / "diagnostics.json").read_text())["verdict"]
+    assert verdict["text"].startswith(("OK:", "WARNING:"))
+    # the HTML report reads a real run directory
+    page = write_report(run, run.parent / "report.html").read_text()
+    assert verdict["text"].splitlines()[0] in page and "data:image/png;base64," in page
+
+
+def check_boehm_multistart(out: Path) -> None:
+    table = pd.read_csv(out / "multistart.csv")
+    assert len(table) == 10  # --quick: 10 starts
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["n_starts"] == 10 and summary["best_nllh"] == pytest.approx(table["fval"].min())
+    # the best start reaches the published optimum (seed 0; 1 of 10 does)
+    assert summary["best_nllh"] <= BOEHM_NLLH + 1e-3
+    assert [c[len("x."):] for c in table.columns if c.startswith("x.")] == list(BOEHM_IDS)
+    for stem in ("waterfall.png", "waterfall.pdf"):
+        assert (out / stem).is_file()
+
+
+def check_boehm_profiles(out: Path) -> None:
+    summary = pd.read_csv(out / "profile_summary.csv").set_index("parameter")
+    assert tuple(summary.index) == BOEHM_IDS
+    record = json.loads((out / "summary.json").read_text())
+    assert record["optimum_nllh"] <= BOEHM_NLLH + 1e-3
+    k_phos = summary.loc["k_phos"]  # well determined by the data
+    assert k_phos["identifiability"] == "identifiable"
+    assert k_phos["ci_lower"] < k_phos["estimate"] < k_phos["ci_upper"]
+    for stem in ("profiles.png", "profiles.pdf", "profiles.csv"):
+        assert (out / stem).is_file()
+
+
+def check_boehm_nuts(out: Path) -> None:
+    check_run_directory(out, chains=2, draws=20)
+    summary = pd.read_csv(out / "summary.csv", index_col=0)
+    assert [f"theta[{p}]" for p in BOEHM_IDS] == [i for i in summary.index if i.startswith("theta[")]
+
+
+def check_swameye_fit(out: Path) -> None:
+    fit = json.loads((out / "map.json").read_text())
+    assert math.isfinite(fit["negative_log_likelihood"])
+    check_run_directory(out / "run", chains=2, draws=25)
+    bands = pd.read_csv(out / "whatif_epo_input.csv")
+    assert len(bands) > 0
+    for stem in ("whatif_epo_input.png", "whatif_epo_input.pdf"):
+        assert (out / stem).is_file()
+
+
+SPECIFIC = {
+    "boehm_multistart": check_boehm_multistart,
+    "boehm_profiles": check_boehm_profiles,
+    "boehm_nuts": check_boehm_nuts,
+    "swameye_fit": check_swameye_fit,
+}
+
+
+def test_every_script_has_a_quick_mode_an_out_option_and_a_readme_entry():
+    readme = (EXPERIMENTS / "README.md").read_text(encoding="utf-8")
+    assert SCRIPTS, "no experiment scripts found"
+    for script in SCRIPTS:
+        source = (EXPERIMENTS / script.path).read_text(encoding="utf-8")
+        assert '"--quick"' in source and '"--out"' in source, f"{script.path} lacks --quick or --out"
+        assert re.search(rf"\b{re.escape(script.path)}\b", readme), f"experiments/README.md does not mention {script.path}"
+    assert "benchmarks/benchmark_suite.py" in readme
+
+
+def test_run_all_lists_and_orders_the_scripts(capsys):
+    names = [script.name for script in run_all.discover()]
+    assert names.index("boehm_multistart") < names.index("boehm_profiles")  # profiles start from its optimum
+    assert "run_all" not in names and "benchmark_suite" in names
+    assert run_all.main(["--list"]) == 0
+    listed = capsys.readouterr().out
+    assert all(name in listed for name in names)
+    command = run_all.SCRIPTS[1].command(Path("root"), quick=True)
+    assert command[2:] == ["--quick", "--out", str(Path("root/boehm_profiles")), "--multistart",
+                           str(Path("root/boehm_multistart"))]
+    with pytest.raises(SystemExit):
+        run_all.main(["--only", "no_such_script"])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("script", SCRIPTS, ids=[script.name for script in SCRIPTS])
+def test_script_runs_in_quick_mode(script, tmp_path):
+    out = run_quick(script, tmp_path)
+    check_generic(out)
+    SPECIFIC.get(script.name, lambda out: None)(out)
