@@ -5,6 +5,17 @@ from jakinfer import _jax_config  # noqa: F401  (float64 before any JAX array ex
 # Public names, re-exported lazily (PEP 562) so that `import jakinfer` stays cheap
 # (arviz, numpyro and matplotlib are imported on first use).
 _EXPORTS = {
+    "Problem": "jakinfer.problem",
+    "SolverConfig": "jakinfer.simulate",
+    "SolveStatus": "jakinfer.simulate",
+    "Rodas5P": "jakinfer.solvers",
+    "resolve_problem_path": "jakinfer.io.bundled",
+    "ReactionNetwork": "jakinfer.model.dsl",
+    "read_tidy": "jakinfer.io.tidy",
+    "multistart": "jakinfer.infer.optimize",
+    "ObjectiveKind": "jakinfer.infer.optimize",
+    "profile": "jakinfer.infer.profile",
+    "laplace_approximation": "jakinfer.infer.laplace",
     "NutsConfig": "jakinfer.infer.nuts",
     "NutsSamples": "jakinfer.infer.nuts",
     "sample_posterior": "jakinfer.infer.nuts",
