@@ -37,6 +37,15 @@ _EXPORTS = {
     "predict_time_course": "jakinfer.predict",
     "predict_dose_response": "jakinfer.predict",
     "scaled": "jakinfer.predict",
+    "NutsSampler": "jakinfer.infer.nuts",
+    "CheckpointStore": "jakinfer.checkpoint",
+    "Task": "jakinfer.campaign",
+    "TaskResult": "jakinfer.campaign",
+    "DaskExecutor": "jakinfer.campaign",
+    "InlineExecutor": "jakinfer.campaign",
+    "run_campaign": "jakinfer.campaign",
+    "SbcConfig": "jakinfer.infer.sbc",
+    "run_sbc": "jakinfer.infer.sbc",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -23,6 +23,16 @@ Executors are configuration objects:
 
 A task's result must depend only on its arguments (seeds included), so results
 do not depend on the executor, the order, or which worker ran a task.
+
+Example: resumable multistart (any function of picklable arguments returning
+arrays works the same way; a rerun after a crash computes only missing starts)::
+
+    def fit_start(problem_path, start): ...  # -> TaskResult(arrays={"theta": ..., "nllh": ...})
+
+    tasks = {f"start-{i:04d}": Task(fit_start, (path, starts[i])) for i in range(len(starts))}
+    with CheckpointStore.open("runs/multistart/checkpoint", {"problem": digest, "starts": 100}) as store:
+        run_campaign(tasks, store, DaskExecutor(n_workers=4))   # or InlineExecutor()
+        best = min(store.records(), key=lambda record: float(record.arrays["nllh"]))
 """
 
 from __future__ import annotations

@@ -384,6 +384,27 @@ def read_manifest(directory: str | Path) -> dict | None:
     return manifest
 
 
+def read_records(directory: str | Path) -> Iterator[Record]:
+    """The complete records of the store in `directory`, sorted by key, without taking
+    the writer's lock (a running job's progress can be read; each record is checked
+    against its checksum).
+
+    Raises:
+        CorruptRecordError: a listed record's file is missing or damaged.
+    """
+    directory = Path(directory)
+    manifest = read_manifest(directory)
+    for key, entry in sorted((manifest or {"records": {}})["records"].items()):
+        path = directory / RECORDS / entry["file"]
+        try:
+            data = path.read_bytes()
+        except OSError as error:
+            raise CorruptRecordError(f"record {key!r} cannot be read: {error}", file=str(path)) from None
+        if len(data) != entry["bytes"] or sha256_bytes(data) != entry["sha256"]:
+            raise CorruptRecordError(f"record {key!r} does not match its checksum", file=str(path))
+        yield Record(key=key, arrays=decode_arrays(data), meta=entry["meta"])
+
+
 def read_fingerprint(directory: str | Path) -> dict | None:
     """The fingerprint of the store in `directory` (None when there is no manifest)."""
     manifest = read_manifest(directory)

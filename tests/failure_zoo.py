@@ -23,7 +23,7 @@ from petab_factory import SbmlModel, measurement, observable, parameter, write_p
 
 from jakinfer.simulate import SolverConfig
 
-K_TRUE = 0.49
+K_TRUE = 0.3
 TIMES = (0.5, 1.0, 2.0)
 MAX_STEPS = 1000
 SOLVER = SolverConfig(solver=diffrax.Tsit5(), dtmin=1e-6, max_steps=MAX_STEPS)
@@ -44,7 +44,7 @@ def write_failure_zoo(directory: Path) -> Path:
     return write_petab(
         directory, model,
         parameters=[parameter("k", K_TRUE, scale="log10", lower=0.01, upper=10.0),
-                    parameter("sigma", 0.1, estimate=0)],
+                    parameter("sigma", 10.0, estimate=0)],
         observables=[observable("obs_x", "x", "sigma"), observable("obs_y", "y1^2 + y2^2", "sigma"),
                      observable("obs_z", "exp(-z^2)", "sigma")],
         conditions=[{"conditionId": "boom", "ub": 1.0, "uo": 0.0, "uz": 0.0},

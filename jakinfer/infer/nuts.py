@@ -112,7 +112,9 @@ class NutsConfig:
         chain_method: `vectorized` (one `vmap` over chains, one compile), `sequential`
             (one chain after the other), or `parallel` (one device per chain;
             falls back to sequential, with a warning, when there are fewer
-            devices than chains). The draws do not depend on it.
+            devices than chains). Every method uses the same keys, so the draws
+            agree up to floating-point rounding (vectorized arithmetic may round
+            differently; paths then drift apart slowly).
         init: where chains start unless `init_theta` is given: `nominal` (the
             nominal values, clipped into the bounds; the midpoint of the bounds
             where a parameter has none), `median` (numpyro's `init_to_median`: the
@@ -702,6 +704,21 @@ def _restore(store: CheckpointStore, sampler: NutsSampler, draws: list, failures
         done[phase] = start + size
         restored += 1
     return state, done["warmup"], done["sampling"], restored
+
+
+def checkpoint_draws(directory) -> dict[str, np.ndarray]:
+    """The draws saved so far by a checkpointed run (`sample_posterior(..., store=...)`),
+    read without disturbing it: `theta` `(chains, n, n_theta)` and the statistics
+    `(chains, n)` of `STAT_NAMES`, `n` the sampling iterations completed (0 before any).
+    """
+    from jakinfer.checkpoint import read_records
+
+    parts = [record.arrays for record in read_records(directory)
+             if record.key.startswith(_CHUNK_PREFIX) and record.meta.get("phase") == "sampling"]
+    names = ("theta", *STAT_NAMES)
+    if not parts:
+        return {name: np.zeros((0, 0)) for name in names}
+    return {name: np.concatenate([part[f"draws_{name}"] for part in parts], axis=1) for name in names}
 
 
 def _progress(config: NutsConfig, done: int) -> Callable[[int | None], None]:

@@ -189,6 +189,8 @@ def shared_sampler(problem: Problem, nuts: NutsConfig) -> NutsSampler:
     key = (id(problem), nuts.kernel_settings)
     sampler = _SAMPLERS.get(key)
     if sampler is None or sampler.problem is not problem:
+        while len(_SAMPLERS) >= 4:  # keep a few (each holds a problem and its compiled code)
+            _SAMPLERS.pop(next(iter(_SAMPLERS)))
         sampler = _SAMPLERS[key] = NutsSampler(problem, nuts)
     return sampler
 

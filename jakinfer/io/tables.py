@@ -25,8 +25,9 @@ def read_table(path: str | Path, *, delimiter: str, required: Sequence[str] = ()
     `table.attrs["files"]` the file of each row.
 
     Raises:
-        InputError: missing or empty file, not UTF-8, a row with more cells than
-            the header, duplicate or missing required columns.
+        InputError: missing or empty file, not UTF-8, malformed CSV (e.g. a field
+            over the csv module's size limit), a row with more cells than the
+            header, duplicate or missing required columns.
     """
     path = Path(path)
     if not path.is_file():
@@ -42,7 +43,7 @@ def read_table(path: str | Path, *, delimiter: str, required: Sequence[str] = ()
     lines: list[int] = []
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quotechar='"')
     header: list[str] | None = None
-    for cells in reader:
+    for cells in _rows(reader, path):
         line = reader.line_num
         if not any(cell.strip() for cell in cells):
             continue
@@ -70,6 +71,18 @@ def read_table(path: str | Path, *, delimiter: str, required: Sequence[str] = ()
     table.attrs["lines"] = lines
     table.attrs["files"] = [str(path)] * len(rows)
     return table
+
+
+def _rows(reader, path: Path):
+    """The reader's rows; a CSV syntax error (e.g. a field over the csv module's size
+    limit) becomes an `InputError` naming the line."""
+    while True:
+        try:
+            yield next(reader)
+        except StopIteration:
+            return
+        except csv.Error as error:
+            raise InputError(f"malformed table: {error}", file=str(path), row=reader.line_num) from None
 
 
 def _column_of_byte(raw: bytes, position: int, delimiter: str) -> str | None:

@@ -187,3 +187,18 @@ def test_jakstat_core_equations_are_those_of_its_docstring():
             point = {x: rng.uniform(0.1, 2.0) for x in (rhs[species].free_symbols | formula.free_symbols)}
             difference = (rhs[species] - formula).subs(point)
             assert abs(float(difference)) < 1e-12, species
+
+
+@pytest.mark.slow
+def test_jakstat_core_synthetic_data_show_the_inhibitor():
+    """The synthetic data (one simulation) cover every condition and time, and the
+    mean pSTAT5 signal falls with the ruxolitinib concentration (differences of
+    about 0.04 against a noise of 0.02 / sqrt(11) in each mean)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnverifiedPotencyWarning)
+        data = jakstat_core.data()
+    m = data.measurements
+    assert len(m) == len(jakstat_core.SYNTHETIC_CONDITIONS) * len(jakstat_core.SYNTHETIC_TIMES)
+    assert np.all(np.isfinite(m["value"]))
+    means = [m.loc[m["condition"] == c, "value"].mean() for c in ("ctrl", "rux_3nM", "rux_300nM")]
+    assert means[0] > means[1] > means[2]
