@@ -66,6 +66,12 @@ SCRIPTS: tuple[Script, ...] = (
     Script("boehm_nuts.py", "Boehm 2014: NUTS posterior, fit with posterior bands", extra=lambda root: ["--no-progress"]),
     Script("swameye_fit.py", "Swameye 2003: MAP, NUTS, fit, what-if prediction of the pEpoR input",
            extra=lambda root: ["--no-progress"]),
+    Script("swameye_profiles.py", "Swameye 2003: profile likelihoods from swameye_fit's MAP (or a multistart)",
+           extra=lambda root: ["--map", str(root / "swameye_fit" / "map.json")]),
+    Script("swameye_model_comparison.py", "Swameye 2003 with vs without nuclear cycling: NUTS, PSIS-LOO, WAIC",
+           extra=lambda root: ["--no-progress"]),
+    Script("jak_inhibitor_dose_response.py", "JAK2-inhibitor dose-response of pSTAT5 with credible bands "
+           "(Swameye 2003 posterior, catalogue IC50s)"),
     Script("benchmarks/benchmark_suite.py", "benchmarks: jakinfer vs diffrax (and AMICI), batched throughput"),
 )
 """The known scripts, in the order they run."""

@@ -46,6 +46,15 @@ _EXPORTS = {
     "run_campaign": "jakinfer.campaign",
     "SbcConfig": "jakinfer.infer.sbc",
     "run_sbc": "jakinfer.infer.sbc",
+    "run_multistart_directory": "jakinfer.optimize_run",
+    "run_profile_directory": "jakinfer.optimize_run",
+    "run_laplace_directory": "jakinfer.optimize_run",
+    "compare_models": "jakinfer.compare",
+    "ModelComparison": "jakinfer.compare",
+    "plot_comparison": "jakinfer.compare",
+    "check_same_observations": "jakinfer.compare",
+    "FisherTrustRegion": "jakinfer.infer.optimize",
+    "ProjectedBFGS": "jakinfer.infer.optimize",
 }
 
 __all__ = sorted(_EXPORTS)

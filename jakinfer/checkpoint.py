@@ -276,19 +276,7 @@ class CheckpointStore:
             KeyError: no such record.
             CorruptRecordError: its file is missing or its bytes do not match.
         """
-        entry = self._entry(key)
-        path = self.directory / RECORDS / entry["file"]
-        try:
-            data = path.read_bytes()
-        except OSError as error:
-            raise CorruptRecordError(f"record {key!r} cannot be read: {error}", file=str(path)) from None
-        if len(data) != entry["bytes"] or sha256_bytes(data) != entry["sha256"]:
-            raise CorruptRecordError(f"record {key!r} does not match its checksum", file=str(path))
-        try:
-            arrays = decode_arrays(data)
-        except (ValueError, OSError) as error:  # pragma: no cover - checksum guards this
-            raise CorruptRecordError(f"record {key!r} is not a NumPy archive: {error}", file=str(path)) from None
-        return Record(key=key, arrays=arrays, meta=entry["meta"])
+        return _read_record(self.directory, key, self._entry(key))
 
     def is_intact(self, key: str) -> bool:
         """Whether record `key`'s file is present and matches its checksum."""
@@ -395,14 +383,28 @@ def read_records(directory: str | Path) -> Iterator[Record]:
     directory = Path(directory)
     manifest = read_manifest(directory)
     for key, entry in sorted((manifest or {"records": {}})["records"].items()):
-        path = directory / RECORDS / entry["file"]
-        try:
-            data = path.read_bytes()
-        except OSError as error:
-            raise CorruptRecordError(f"record {key!r} cannot be read: {error}", file=str(path)) from None
-        if len(data) != entry["bytes"] or sha256_bytes(data) != entry["sha256"]:
-            raise CorruptRecordError(f"record {key!r} does not match its checksum", file=str(path))
-        yield Record(key=key, arrays=decode_arrays(data), meta=entry["meta"])
+        yield _read_record(directory, key, entry)
+
+
+def _read_record(directory: Path, key: str, entry: dict) -> Record:
+    """Record `key` of the store in `directory`, described by its manifest `entry`,
+    after checking the file's size and checksum.
+
+    Raises:
+        CorruptRecordError: the file is missing, damaged or not a NumPy archive.
+    """
+    path = directory / RECORDS / entry["file"]
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise CorruptRecordError(f"record {key!r} cannot be read: {error}", file=str(path)) from None
+    if len(data) != entry["bytes"] or sha256_bytes(data) != entry["sha256"]:
+        raise CorruptRecordError(f"record {key!r} does not match its checksum", file=str(path))
+    try:
+        arrays = decode_arrays(data)
+    except (ValueError, OSError) as error:  # pragma: no cover - checksum guards this
+        raise CorruptRecordError(f"record {key!r} is not a NumPy archive: {error}", file=str(path)) from None
+    return Record(key=key, arrays=arrays, meta=entry["meta"])
 
 
 def read_fingerprint(directory: str | Path) -> dict | None:

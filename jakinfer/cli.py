@@ -1,14 +1,19 @@
 """The `jakinfer` command line.
 
     jakinfer evaluate PROBLEM [--json] [--rtol R] [--atol A]
+    jakinfer optimize PROBLEM --out RUN_DIR [--starts N] [--seed S] [--method M] [--batch-size B] ...
+    jakinfer profile PROBLEM --out RUN_DIR [--from RUN_DIR] [--parameters ID ...] ...
+    jakinfer laplace PROBLEM --out RUN_DIR [--from RUN_DIR] [--hessian exact|central]
     jakinfer sample PROBLEM --out RUN_DIR [--chains N] [--warmup W] [--draws D] [--seed S] ...
     jakinfer sbc PROBLEM --out SBC_DIR [--replicates R] [--workers N | --scheduler ADDR] ...
     jakinfer report RUN_DIR [--out report.html]
 
 PROBLEM is a PEtab YAML file or the name of a bundled problem (`boehm2014`;
 `sbc` also takes `receptor`, the built-in receptor -> pSTAT calibration model).
-`sample` and `sbc` save their progress as they go: the same command run again
-after an interruption resumes where it stopped (and ends with the same result).
+`optimize`, `profile`, `sample` and `sbc` save their progress as they go: the same
+command run again after an interruption resumes where it stopped (and ends with
+the same result). One RUN_DIR takes `optimize`, `profile`, `laplace`, `sample` and
+`report` of one problem, in any order (see `jakinfer.run_layout`).
 Exit codes: 0 success, 1 the ODE solver (or a campaign task) failed, 2 bad input
 or usage; errors are one line `jakinfer: error: ...` on stderr, never a traceback.
 """
@@ -40,6 +45,16 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def _probability(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0.0 < value < 1.0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not in (0, 1)")
+    return value
+
+
 def _count(minimum: int, maximum: int | None = None):
     def parse(text: str) -> int:
         try:
@@ -57,9 +72,12 @@ def _count(minimum: int, maximum: int | None = None):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of `jakinfer` (subcommands `evaluate`, `sample`, `sbc`, `report`)."""
+    """The argument parser of `jakinfer` (subcommands `evaluate`, `optimize`, `profile`, `laplace`,
+    `sample`, `sbc`, `report`)."""
     from jakinfer.infer.nuts import CHAIN_METHODS, INIT_STRATEGIES, NutsConfig
+    from jakinfer.infer.profile import ProfileConfig
     from jakinfer.infer.sbc import SbcConfig
+    from jakinfer.optimize_run import HESSIAN_METHODS, OBJECTIVES, OPTIMIZERS
 
     defaults = NutsConfig()
     parser = argparse.ArgumentParser(
@@ -99,6 +117,58 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate = commands.add_parser("evaluate", help="negative log-likelihood and chi² at the nominal parameters")
     add_problem_arguments(evaluate)
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
+
+    def add_stage_arguments(sub: argparse.ArgumentParser, resumable: bool = True) -> None:
+        sub.add_argument("--out", required=True, metavar="RUN_DIR",
+                         help="output run directory" + (" (an interrupted run resumes from its checkpoint)"
+                                                        if resumable else ""))
+        sub.add_argument("--force", action="store_true",
+                         help="replace this command's results (or a run directory of another problem)")
+
+    optimize = commands.add_parser("optimize", help="multistart MAP / maximum-likelihood optimisation "
+                                                    "(checkpointed batches, waterfall plot)")
+    add_problem_arguments(optimize)
+    add_stage_arguments(optimize)
+    optimize.add_argument("--starts", type=_count(1), default=100, help="number of Latin-hypercube starts")
+    optimize.add_argument("--seed", type=_count(0, 2**63 - 1), default=0, help="seed of the start design")
+    optimize.add_argument("--method", choices=sorted(OPTIMIZERS), default="fisher",
+                          help="fisher: Fisher-scoring trust region; bfgs: projected BFGS; lbfgsb: scipy "
+                               "L-BFGS-B (default fisher)")
+    optimize.add_argument("--batch-size", type=_count(1), default=8,
+                          help="starts per compiled batch and per checkpoint record (default 8)")
+    optimize.add_argument("--objective", choices=sorted(OBJECTIVES), default="posterior",
+                          help="posterior: MAP (default); likelihood: maximum likelihood")
+    optimize.add_argument("--no-progress", action="store_true", help="no progress output")
+
+    profile_defaults = ProfileConfig()
+    profile = commands.add_parser("profile", help="profile likelihoods from the optimum of `jakinfer optimize` "
+                                                  "(one checkpoint record per parameter)")
+    add_problem_arguments(profile)
+    add_stage_arguments(profile)
+    profile.add_argument("--from", dest="source", metavar="RUN_DIR", default=None,
+                         help="run directory holding the multistart optimum (default: --out)")
+    profile.add_argument("--parameters", nargs="+", metavar="ID", default=None,
+                         help="estimated parameter ids to profile (default: all)")
+    profile.add_argument("--method", choices=sorted(OPTIMIZERS), default="bfgs",
+                         help="re-optimisation at each profile point (default bfgs)")
+    profile.add_argument("--batch-size", type=_count(1), default=2,
+                         help="profile points per compiled batch (default 2: both sides of a parameter)")
+    profile.add_argument("--confidence", type=_probability, default=profile_defaults.confidence,
+                         help="level of the intervals (chi-square threshold; default 0.95)")
+    profile.add_argument("--max-points", type=_count(1), default=profile_defaults.max_points,
+                         help="points per side of a profile")
+    profile.add_argument("--step", type=_positive_float, default=None,
+                         help="a fixed step (estimation scale) instead of the adaptive one")
+    profile.add_argument("--no-progress", action="store_true", help="no progress output")
+
+    laplace = commands.add_parser("laplace", help="Laplace approximation at the optimum of `jakinfer optimize`")
+    add_problem_arguments(laplace)
+    add_stage_arguments(laplace, resumable=False)
+    laplace.add_argument("--from", dest="source", metavar="RUN_DIR", default=None,
+                         help="run directory holding the multistart optimum (default: --out)")
+    laplace.add_argument("--hessian", choices=HESSIAN_METHODS, default="exact",
+                         help="exact: forward-over-forward AD (default); central: central differences of "
+                              "the exact gradient")
 
     sample = commands.add_parser("sample", help="sample the posterior with NUTS and write a run directory")
     add_problem_arguments(sample)
@@ -230,11 +300,108 @@ def _sbc(args: argparse.Namespace, argv: Sequence[str]) -> int:
     return EXIT_OK
 
 
+def _progress(args: argparse.Namespace, what: str):
+    """A callback printing `what k/n stored` to stderr (None with --no-progress)."""
+    if getattr(args, "no_progress", False):
+        return None
+    done = []
+
+    def report(key: str, total: int) -> None:
+        done.append(key)
+        print(f"{what} {key} stored ({len(done)} new; {total} in all)", file=sys.stderr, flush=True)
+
+    return report
+
+
+def _resumed(run, folder: str) -> None:
+    if run.resumed:
+        print(f"resumed: {len(run.resumed)} record(s) restored from {run.out_dir / folder}")
+
+
+def _optimize(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    from jakinfer.optimize_run import OBJECTIVES, run_multistart_directory
+    from jakinfer.run_layout import OPTIMIZE
+
+    problem = _load_problem(args)
+    run = run_multistart_directory(
+        problem, args.out, n_starts=args.starts, seed=args.seed, objective=OBJECTIVES[args.objective],
+        method=args.method, batch_size=args.batch_size, force=args.force, command=["jakinfer", *argv],
+        on_batch=_progress(args, "batch"),
+    )
+    _resumed(run, OPTIMIZE.checkpoint)
+    print(run.result.summary())
+    print(f"results written to {run.out_dir}")
+    return EXIT_OK
+
+
+def _optimum_source(args: argparse.Namespace):
+    """The --from directory (default --out), checked to exist."""
+    from pathlib import Path
+
+    from jakinfer.errors import InputError
+
+    source = Path(args.source if args.source is not None else args.out)
+    name = "--from" if args.source is not None else "--out (no --from given)"
+    if not (source / "multistart.csv").is_file():
+        raise InputError(f"argument {name}: no multistart result in {source} (multistart.csv); run "
+                         "`jakinfer optimize` into it first or pass --from RUN_DIR")
+    return source
+
+
+def _profile(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    from dataclasses import replace as replace_config
+
+    from jakinfer.errors import InputError
+    from jakinfer.infer.profile import FixedStep, ProfileConfig
+    from jakinfer.optimize_run import optimizer_named, run_profile_directory
+    from jakinfer.run_layout import PROFILE
+
+    source = _optimum_source(args)
+    problem = _load_problem(args)
+    ids = list(problem.parameters.ids)
+    unknown = [p for p in args.parameters or () if p not in ids]
+    if unknown:
+        raise InputError(f"argument --parameters: unknown parameter id(s) {unknown}; the estimated "
+                         f"parameters are {ids}")
+    config = ProfileConfig(confidence=args.confidence, max_points=args.max_points,
+                           optimizer=optimizer_named(args.method, args.batch_size))
+    if args.step is not None:
+        config = replace_config(config, step=FixedStep(initial=args.step))
+    run = run_profile_directory(problem, args.out, source_dir=source, parameters=args.parameters, config=config,
+                                force=args.force, command=["jakinfer", *argv],
+                                on_parameter=_progress(args, "profile"))
+    _resumed(run, PROFILE.checkpoint)
+    frame = run.result.summary_frame()
+    print(frame.to_string(index=False, float_format=lambda v: f"{v:.6g}"))
+    print(f"results written to {run.out_dir}")
+    return EXIT_OK
+
+
+def _laplace(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    from jakinfer.optimize_run import run_laplace_directory
+
+    source = _optimum_source(args)
+    problem = _load_problem(args)
+    run = run_laplace_directory(problem, args.out, source_dir=source, hessian=args.hessian, force=args.force,
+                                command=["jakinfer", *argv])
+    approximation = run.result
+    print(f"Laplace approximation at the mode of the {approximation.objective.value.replace('_', ' ')} "
+          f"({approximation.hessian_method})")
+    for pid, mean, sd in zip(approximation.parameter_ids, approximation.mean, approximation.standard_deviations,
+                             strict=True):
+        print(f"{pid:<20} {mean: .6g} +- {sd:.6g}")
+    print(f"results written to {run.out_dir}")
+    return EXIT_OK
+
+
 def _report(args: argparse.Namespace) -> int:
     from jakinfer.report import write_report
 
     print(f"report written to {write_report(args.run_dir, args.out)}")
     return EXIT_OK
+
+
+_STAGES = {"optimize": _optimize, "profile": _profile, "laplace": _laplace}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -253,6 +420,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _report(args)
         if args.command == "sbc":
             return _sbc(args, argv)
+        if args.command in _STAGES:
+            return _STAGES[args.command](args, argv)
         return _sample(args, argv)
     except (SimulationError, CampaignError) as error:
         print(f"jakinfer: error: {error}", file=sys.stderr)

@@ -15,19 +15,29 @@ binding) is an assumption the user can change.
 
 `INHIBITORS` maps an inhibitor name to an `Inhibitor`: one `Potency` per
 (JAK, assay) with its value, the assay type (`enzymatic`: isolated kinase
-domain; `cellular`: a cell-based readout), and the `source` of that number.
-A JAK without a published value here has no entry (`Inhibitor.ic50` returns
-None): nothing is filled in. `relation=">"` marks a lower bound (the table
-says "> 400 nM"); using it as the IC50 gives an upper bound on the inhibition
-of that JAK.
+domain; `cellular`: a cell-based readout driven by that JAK), the publication
+the number comes from (`source`), where its text was read (`read_in`) and the
+sentence that states it (`quote`, verbatim). `relation=">"` marks a lower bound
+(the text says "> 400 nM"); used as the IC50 it gives an upper bound on the
+inhibition of that JAK.
 
-Provenance. `verified=True` marks numbers whose source text was retrieved and
-read while this catalogue was written (quoted in `note`). `verified=False` marks
-values taken from the cited primary paper as reported in the literature but
-not re-checked against the paper's table here; check them before quantitative
-use (building a pathway with them issues a `UnverifiedPotencyWarning`).
-Enzymatic IC50s depend on the ATP concentration of the assay and are not
-cellular potencies; cellular potencies are typically higher (weaker).
+Provenance rule. A number is in the catalogue only if its sentence was read in
+a retrievable text (a label, an abstract, a review or a supplier's summary of
+the primary paper; `read_in` says which) and is quoted in `quote`. Values that
+circulate in the literature but whose text could not be read (e.g. the
+enzymatic tables of tofacitinib, upadacitinib, filgotinib, abrocitinib,
+ritlecitinib, and ruxolitinib's TYK2/JAK3 values) are absent, not guessed:
+`Inhibitor.ic50` returns None and `pathway(..., inhibitor=...)` /
+`predict_dose_response` raise an error naming the inhibitor and the JAK (or,
+on request, leave that JAK uninhibited). Those inhibitors stay in the
+catalogue with no potencies so that their names resolve and the error says
+what is missing; add a number with `Inhibitor.custom` (or a new `Potency`
+with its quote) once its source has been read.
+
+Enzymatic IC50s depend on the ATP concentration of the assay (ATP-competitive
+inhibitors look weaker at cellular, millimolar ATP) and are not cellular
+potencies; neither is a free plasma concentration. `inhibitor_conc` is the
+concentration the kinase sees.
 """
 
 from __future__ import annotations
@@ -48,8 +58,16 @@ ASSAYS: tuple[str, ...] = ("enzymatic", "cellular")
 Relation = Literal["=", ">"]
 
 
+USER_SUPPLIED = "user-supplied"
+"""The `source` of numbers given by the user (`Inhibitor.custom`); they need no quote."""
+
+
 class UnverifiedPotencyWarning(UserWarning):
-    """A potency that was not checked against its source is being used."""
+    """A potency that cites a publication but quotes no source text is being used.
+
+    Every catalogue potency carries its quote, so this fires only for hand-made
+    `Potency` objects (kept for `jakinfer.model.pathway`, which calls
+    `warn_unverified`)."""
 
 
 @dataclass(frozen=True)
@@ -59,11 +77,13 @@ class Potency:
     Attributes:
         jak: `JAK1`, `JAK2`, `JAK3` or `TYK2`.
         ic50_nM: the half-maximal inhibitory concentration, nM.
-        assay: `enzymatic` or `cellular`.
+        assay: `enzymatic` (isolated kinase) or `cellular` (a cell readout
+            driven by this JAK).
         source: the publication (or label) the number comes from.
         relation: `=` for a value, `>` for a lower bound.
-        verified: whether the number was checked against the source text.
-        note: assay conditions or how the number was checked.
+        quote: the sentence stating the number, verbatim as read.
+        read_in: where `quote` was read (document, section, address).
+        note: assay conditions, caveats.
     """
 
     jak: str
@@ -71,7 +91,8 @@ class Potency:
     assay: AssayType
     source: str
     relation: Relation = "="
-    verified: bool = False
+    quote: str = ""
+    read_in: str = ""
     note: str = ""
 
     def __post_init__(self) -> None:
@@ -86,7 +107,14 @@ class Potency:
             raise InputError(f"potency of {self.jak}: IC50 must be finite and > 0 nM, got {self.ic50_nM!r}")
         if not self.source:
             raise InputError(f"potency of {self.jak}: every number needs its source")
+        if self.quote and not self.read_in:
+            raise InputError(f"potency of {self.jak}: a quote needs read_in (where it was read)")
         object.__setattr__(self, "ic50_nM", value)
+
+    @property
+    def quoted(self) -> bool:
+        """Whether the number comes with the source sentence that states it."""
+        return bool(self.quote)
 
 
 @dataclass(frozen=True)
@@ -129,9 +157,9 @@ class Inhibitor:
 
     @classmethod
     def custom(cls, name: str, ic50_nM: Mapping[str, float], *, assay: AssayType = "enzymatic",
-               source: str = "user-supplied") -> Inhibitor:
+               source: str = USER_SUPPLIED) -> Inhibitor:
         """An inhibitor from a `{JAK: IC50 in nM}` mapping (e.g. a hypothetical one)."""
-        potencies = tuple(Potency(jak, value, assay, source, verified=True) for jak, value in ic50_nM.items())
+        potencies = tuple(Potency(jak, value, assay, source) for jak, value in ic50_nM.items())
         return cls(name, potencies)
 
 
@@ -173,85 +201,104 @@ def get_inhibitor(inhibitor: str | Inhibitor) -> Inhibitor:
 
 
 def warn_unverified(potencies: list[Potency], inhibitor: str) -> None:
-    """Warn once per call about potencies not checked against their source."""
-    unchecked = [f"{p.jak} ({p.source.split(';')[0]})" for p in potencies if not p.verified]
-    if unchecked:
-        warnings.warn(f"{inhibitor}: IC50s for {', '.join(unchecked)} were not checked against the source "
-                      "text (see jakinfer.inhibitors); verify them before quantitative use",
-                      UnverifiedPotencyWarning, stacklevel=3)
+    """Warn about potencies that cite a publication but quote no text from it.
+
+    User-supplied numbers (`source == USER_SUPPLIED`) and quoted ones pass silently.
+    """
+    unquoted = [f"{p.jak} ({p.source.split(';')[0]})" for p in potencies
+                if not p.quoted and p.source != USER_SUPPLIED]
+    if unquoted:
+        warnings.warn(f"{inhibitor}: IC50s for {', '.join(unquoted)} cite a source but quote no text from it; "
+                      "check them before quantitative use", UnverifiedPotencyWarning, stacklevel=3)
 
 
 # -- catalogue ------------------------------------------------------------------------
+# Every number below was read, in this form, in the text named by `read_in`
+# (2025 retrieval); nothing is filled in from memory.
 
-_BARICITINIB_LABEL = (
-    "Olumiant (baricitinib) prescribing information / EU SmPC section 5.1, 'In isolated enzyme assays, "
-    "baricitinib inhibited the activities of JAK1, JAK2, TYK2 and JAK3 with IC50 values of 5.9, 5.7, 53 "
-    "and > 400 nM'; Fridman JS et al. J Immunol 184:5298-5307 (2010)")
+_BARICITINIB_LABEL = ("Olumiant (baricitinib) prescribing information, section 5.1 / 12.1 (mechanism of action); "
+                      "Fridman JS et al. J Immunol 184:5298-5307 (2010) (INCB028050)")
+_BARICITINIB_QUOTE = ("In isolated enzyme assays, baricitinib inhibited the activities of JAK1, JAK2, Tyrosine "
+                      "Kinase 2 and JAK3 with IC50 values of 5.9, 5.7, 53 and > 400 nM, respectively.")
+_BARICITINIB_READ = ("Lilly Medical Information, 'Olumiant (baricitinib): mechanism of action', section "
+                     "'Information from the label', https://www.lillymedical.eu/sv-se/answers/"
+                     "olumiant-baricitinib-verkningsmekanism-93920")
+_BARICITINIB_NOTE = ("JAK1 and JAK2 also in the abstract of Fridman et al. 2010 (journals.aai.org, J Immunol "
+                     "184(9):5298): 'nanomolar potency against JAK1 (5.9 nM) and JAK2 (5.7 nM)'")
+
 _RUXOLITINIB = "Quintas-Cardama A et al. Blood 115:3109-3117 (2010) (INCB018424)"
-_TOFACITINIB = "Meyer DM et al. J Inflamm (Lond) 7:41 (2010) (CP-690,550)"
-_UPADACITINIB = ("Parmentier JM et al. In vitro and in vivo characterization of the JAK1 selectivity of "
-                 "upadacitinib (ABT-494). BMC Rheumatol 2:23 (2018), doi:10.1186/s41927-018-0031-x")
-_FILGOTINIB = ("Van Rompaey L et al. Preclinical characterization of GLPG0634, a selective inhibitor of JAK1, "
-               "for the treatment of inflammatory diseases. J Immunol 191:3568-3577 (2013)")
+_RUXOLITINIB_ENZYME_QUOTE = ("In vitro, Ruxolitinib inhibits JAK1 and JAK2 with IC50 values of 3.3 nM and 2.8 nM, "
+                             "respectively, in cell-free assays.")
+_RUXOLITINIB_ENZYME_READ = ("secondary: a supplier-style product summary (https://www.erk5inhibitor.com/?p=20353); "
+                            "the primary paper's enzyme table was not retrieved")
+_RUXOLITINIB_CELL_QUOTE = ("INCB018424 inhibited interleukin-6 signaling (50% inhibitory concentration [IC50] = "
+                           "281nM), and proliferation of JAK2V617F+ Ba/F3 cells (IC50 = 127nM).")
+_RUXOLITINIB_CELL_READ = ("abstract of Quintas-Cardama et al. 2010, Blood 115(15):3109, http://ashpublications.com/"
+                          "blood/article/115/15/3109/26879")
+
 _FEDRATINIB = ("Wernig G et al. Efficacy of TG101348, a selective JAK2 inhibitor, in treatment of a murine "
                "model of JAK2V617F-induced polycythemia vera. Cancer Cell 13:311-320 (2008)")
-_ABROCITINIB = "Vazquez ML et al. J Med Chem 61:1130-1152 (2018) (PF-04965842)"
-_RITLECITINIB = ("Telliez J-B et al. Discovery of a JAK3-selective inhibitor: functional differentiation of "
-                 "JAK3-selective inhibition over pan-JAK or JAK1-selective inhibition. ACS Chem Biol "
-                 "11:3442-3451 (2016)")
+_FEDRATINIB_QUOTE = ("It was optimized to yield low-nanomolar activity against JAK2 (50% inhibitory concentration "
+                     "= 3 nM) and was identified to be selective for JAK2 relative to other JAK family members "
+                     "(eg, JAK1, JAK3, and TYK2).")
+_FEDRATINIB_READ = ("abstract of the review 'Fedratinib in myelofibrosis', Blood Adv 4(8):1792 (2020), "
+                    "http://ashpublications.net/bloodadvances/article/4/8/1792/454549")
+
+_NOT_READ = ("no IC50 of it could be read in a retrievable text while this catalogue was checked; "
+             "its potencies are absent (add them with Inhibitor.custom once read)")
 
 
-def _enzymatic(source: str, values: Mapping[str, float | tuple[str, float]], *, verified: bool,
-               note: str = "") -> tuple[Potency, ...]:
-    potencies = []
-    for jak, value in values.items():
-        relation, number = value if isinstance(value, tuple) else ("=", value)
-        potencies.append(Potency(jak, number, "enzymatic", source, relation, verified, note))
-    return tuple(potencies)
+def _potency(jak: str, value: float, assay: AssayType, source: str, quote: str, read_in: str, *,
+             relation: Relation = "=", note: str = "") -> Potency:
+    if f"{value:g}" not in quote:
+        raise InputError(f"catalogue: {value:g} nM for {jak} does not appear in its quote")
+    return Potency(jak, value, assay, source, relation, quote, read_in, note)
 
 
 INHIBITORS: dict[str, Inhibitor] = {
     "baricitinib": Inhibitor(
         "baricitinib",
-        _enzymatic(_BARICITINIB_LABEL, {"JAK1": 5.9, "JAK2": 5.7, "TYK2": 53.0, "JAK3": (">", 400.0)},
-                   verified=True, note="label text retrieved (Lilly medical information quoting the label); "
-                                       "Fridman 2010 abstract gives JAK1 5.9 nM, JAK2 5.7 nM"),
-        note="JAK1/JAK2 inhibitor (INCB028050, LY3009104)", aliases=("incb028050", "ly3009104", "olumiant")),
+        tuple(_potency(jak, value, "enzymatic", _BARICITINIB_LABEL, _BARICITINIB_QUOTE, _BARICITINIB_READ,
+                       relation=relation, note=_BARICITINIB_NOTE)
+              for jak, value, relation in (("JAK1", 5.9, "="), ("JAK2", 5.7, "="), ("TYK2", 53.0, "="),
+                                           ("JAK3", 400.0, ">"))),
+        note="JAK1/JAK2 inhibitor (INCB028050, LY3009104); isolated-enzyme assay (ATP not stated in the label)",
+        aliases=("incb028050", "ly3009104", "olumiant")),
     "ruxolitinib": Inhibitor(
         "ruxolitinib",
-        _enzymatic(_RUXOLITINIB, {"JAK1": 3.3, "JAK2": 2.8, "TYK2": 19.0, "JAK3": 428.0}, verified=False),
-        note="JAK1/JAK2 inhibitor (INCB018424)", aliases=("incb018424", "jakafi", "jakavi")),
-    "tofacitinib": Inhibitor(
-        "tofacitinib",
-        _enzymatic(_TOFACITINIB, {"JAK1": 15.1, "JAK2": 77.4, "JAK3": 55.0, "TYK2": 489.0}, verified=False),
-        note="JAK1/JAK3 > JAK2 inhibitor (CP-690,550); published enzymatic values vary with ATP",
-        aliases=("cp-690550", "cp-690,550", "tasocitinib", "xeljanz")),
-    "upadacitinib": Inhibitor(
-        "upadacitinib",
-        _enzymatic(_UPADACITINIB, {"JAK1": 43.0, "JAK2": 120.0, "JAK3": 2300.0, "TYK2": 4700.0},
-                   verified=False, note="the paper's Methods (retrieved) run the kinase reactions at 100 uM "
-                                        "ATP; the table values were not retrieved"),
-        note="JAK1-selective (ABT-494)", aliases=("abt-494", "rinvoq")),
-    "filgotinib": Inhibitor(
-        "filgotinib",
-        _enzymatic(_FILGOTINIB, {"JAK1": 10.0, "JAK2": 28.0, "JAK3": 810.0, "TYK2": 116.0}, verified=False),
-        note="JAK1-preferential (GLPG0634)", aliases=("glpg0634", "jyseleca")),
+        (_potency("JAK1", 3.3, "enzymatic", _RUXOLITINIB, _RUXOLITINIB_ENZYME_QUOTE, _RUXOLITINIB_ENZYME_READ),
+         _potency("JAK2", 2.8, "enzymatic", _RUXOLITINIB, _RUXOLITINIB_ENZYME_QUOTE, _RUXOLITINIB_ENZYME_READ),
+         _potency("JAK2", 127.0, "cellular", _RUXOLITINIB, _RUXOLITINIB_CELL_QUOTE, _RUXOLITINIB_CELL_READ,
+                  note="proliferation of Ba/F3 cells transformed by JAK2V617F (a JAK2-driven readout)")),
+        note="JAK1/JAK2 inhibitor (INCB018424); TYK2 and JAK3 IC50s absent (not read)",
+        aliases=("incb018424", "jakafi", "jakavi")),
     "fedratinib": Inhibitor(
         "fedratinib",
-        _enzymatic(_FEDRATINIB, {"JAK2": 3.0}, verified=True,
-                   note="checked against a supplier's data sheet quoting Wernig 2008 (JAK2 and JAK2V617F "
-                        "3 nM); other JAKs are given there only as fold selectivity, so absent here"),
+        (_potency("JAK2", 3.0, "enzymatic", _FEDRATINIB, _FEDRATINIB_QUOTE, _FEDRATINIB_READ,
+                  note="the same 3 nM for JAK2 and JAK2V617F in a supplier data sheet citing Wernig 2008; "
+                       "other JAKs are given only as fold selectivity, so absent"),),
         note="JAK2-selective (TG101348, SAR302503)", aliases=("tg101348", "sar302503", "inrebic")),
+    "tofacitinib": Inhibitor(
+        "tofacitinib", (), note=f"JAK1/JAK3 > JAK2 inhibitor (CP-690,550); {_NOT_READ}",
+        aliases=("cp-690550", "cp-690,550", "tasocitinib", "xeljanz")),
+    "upadacitinib": Inhibitor(
+        "upadacitinib", (),
+        note=("JAK1-selective (ABT-494). Parmentier JM et al. BMC Rheumatol 2:23 (2018) (read: abstract and "
+              "Methods, kinase reactions at 100 uM ATP) give only folds in the abstract: '~ 60 fold selective for "
+              f"JAK1 over JAK2, and > 100 fold selective over JAK3 in cellular assays'; {_NOT_READ}"),
+        aliases=("abt-494", "rinvoq")),
+    "filgotinib": Inhibitor(
+        "filgotinib", (),
+        note=("JAK1-preferential (GLPG0634). Galapagos (galapagoshealth.co.uk, Jyseleca mechanism of action): "
+              "'>5-fold greater potency for JAK1-dependent signalling over JAK2, JAK3 and TYK2' (a fold, not an "
+              f"IC50); {_NOT_READ}"),
+        aliases=("glpg0634", "jyseleca")),
     "abrocitinib": Inhibitor(
-        "abrocitinib",
-        _enzymatic(_ABROCITINIB, {"JAK1": 29.0, "JAK2": 803.0, "TYK2": 1250.0, "JAK3": (">", 10000.0)},
-                   verified=False),
-        note="JAK1-selective (PF-04965842)", aliases=("pf-04965842", "cibinqo")),
+        "abrocitinib", (), note=f"JAK1-selective (PF-04965842); {_NOT_READ}", aliases=("pf-04965842", "cibinqo")),
     "ritlecitinib": Inhibitor(
-        "ritlecitinib",
-        _enzymatic(_RITLECITINIB, {"JAK3": 33.1, "JAK1": (">", 10000.0), "JAK2": (">", 10000.0),
-                                   "TYK2": (">", 10000.0)}, verified=False, note="covalent inhibitor"),
-        note="irreversible JAK3/TEC-family inhibitor (PF-06651600); a reversible IC50 law is an approximation",
+        "ritlecitinib", (),
+        note=("irreversible (covalent) JAK3/TEC-family inhibitor (PF-06651600): a reversible IC50 law would be an "
+              f"approximation; {_NOT_READ}"),
         aliases=("pf-06651600", "litfulo")),
 }
-"""Inhibitor name -> `Inhibitor`, with per-number sources (see the module docstring)."""
+"""Inhibitor name -> `Inhibitor`, every number with its source and quote (see the module docstring)."""

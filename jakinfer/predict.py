@@ -136,7 +136,7 @@ def _batched_simulator(problem: Problem, experiment: int, observable: int):
     model = problem.compiled_model
     experiments = problem.experiments
     measurements = problem.measurements
-    function = problem._observable_functions[observable]
+    function = problem.observable_function(observable)
     rows = np.flatnonzero((measurements.observable_index == observable)
                           & (measurements.experiment_index == experiment))
     if rows.size == 0:
@@ -381,8 +381,10 @@ def _ic50_overrides(problem: Problem, inhibitor: Inhibitor, assay: AssayType, un
         potency = inhibitor.ic50(jak, assay)
         if potency is None:
             if unknown_ic50 == "error":
-                raise InputError(f"inhibitor {inhibitor.name!r} has no {assay} IC50 for {jak}; pass "
-                                 "unknown_ic50='uninhibited' to leave it uninhibited")
+                known = {f"{p.jak} ({p.assay})": p.ic50_nM for p in inhibitor.potencies}
+                raise InputError(f"inhibitor {inhibitor.name!r} has no {assay} IC50 for {jak}, which the model "
+                                 f"inhibits (known: {known or 'none'}); pass unknown_ic50='uninhibited' to "
+                                 "leave it uninhibited, another assay=, or an Inhibitor.custom with the value")
             values[f"IC50_{jak}"] = np.inf
         else:
             values[f"IC50_{jak}"] = potency.ic50_nM

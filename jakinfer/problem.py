@@ -215,6 +215,12 @@ class Problem:
     def _observable_functions(self) -> tuple[Callable, ...]:
         return tuple(_observable_function(self, obs) for obs in self.observables)
 
+    def observable_function(self, observable: int) -> Callable:
+        """The traceable function of observable `observable` (index into `observables`):
+        `(t, x (n_x,), p_model (n_p,), p_table (n_table,), observable_parameters,
+        noise_parameters) -> (h, sigma)`, both scalars on the observable's scale."""
+        return self._observable_functions[observable]
+
     @functools.cached_property
     def _groups(self) -> tuple[np.ndarray, ...]:
         return tuple(

@@ -4,9 +4,13 @@
 HTML page with no external assets (figures embedded as base64 PNG data URIs,
 inline CSS, no scripts); `write_report` does both and writes the page.
 
-A run directory is what `jakinfer.results.run_sampling` writes. Required:
-`run.json` (configuration), `diagnostics.json` (diagnostics and verdict) and
-`summary.csv` (arviz summary). Optional, and shown when present:
+A run directory is what `jakinfer.results.run_sampling` writes (`jakinfer
+sample`), with `run.json` (configuration), `diagnostics.json` (diagnostics and
+verdict) and `summary.csv` (arviz summary); or what the optimisation commands
+write (`jakinfer optimize`, `profile`, `laplace`; see `jakinfer.run_layout`),
+with or without a NUTS run beside them: a directory holding one of the three
+NUTS files must hold all of them, one without them needs at least one of the
+results below. Optional, and shown when present:
 
 * `posterior.nc`: NUTS posterior means and standard deviations are taken from
   its draws (otherwise from the rounded `summary.csv`);
@@ -16,7 +20,9 @@ A run directory is what `jakinfer.results.run_sampling` writes. Required:
 * `multistart.csv` + `multistart.json` (`MultistartResult.save`), in the run
   directory or its `multistart/` folder: the best optimum (MAP or MLE);
 * `profile_summary.csv` + `profiles.csv` + `profiles.json` (`ProfileResult.save`),
-  in the run directory or its `profiles/` folder: profile-likelihood intervals.
+  in the run directory or its `profiles/` folder: profile-likelihood intervals;
+* the records of the optimisation commands (`optimize_run.json`, ...), shown
+  with the configuration.
 
 With any of the last three, the page has a comparison table, one row per
 parameter, all on the estimation scale: NUTS mean and sd, Laplace mean and sd
@@ -32,7 +38,7 @@ import html
 import json
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -40,6 +46,7 @@ import numpy as np
 import pandas as pd
 
 from jakinfer.errors import InputError
+from jakinfer.run_layout import LAPLACE, OPTIMIZE, PROFILE, read_stage_record
 
 if TYPE_CHECKING:
     from jakinfer.infer.laplace import LaplaceApproximation
@@ -157,6 +164,9 @@ class RunContents:
         parameters: the run's parameter ids (estimation order); `names` their display names.
         figures: every `*.png`, `fit.png` first.
         laplace, multistart, profiles: optional results (see the module docstring).
+        stage_records: the optimisation commands' records by file name (`optimize_run.json`, ...).
+        has_nuts: whether the directory holds a NUTS run (else `record`, `diagnostics`,
+            `summary` and `posterior` are empty).
     """
 
     run_dir: Path
@@ -172,6 +182,12 @@ class RunContents:
     laplace: LaplaceSummary | None = None
     multistart: MultistartResult | None = None
     profiles: pd.DataFrame | None = None
+    stage_records: dict[str, dict] = field(default_factory=dict)
+    has_nuts: bool = True
+
+
+NO_NUTS_VERDICT = ("no NUTS posterior in this run directory (`jakinfer sample` adds one); "
+                   "optimisation results only")
 
 
 def _read_json(path: Path) -> dict:
@@ -240,10 +256,62 @@ def read_run(run_dir: str | Path) -> RunContents:
         raise InputError("run directory not found", file=str(run_dir))
     if not run_dir.is_dir():
         raise InputError("not a run directory (a file, not a folder)", file=str(run_dir))
-    for name in REQUIRED_FILES:
-        if not (run_dir / name).is_file():
-            raise InputError(f"not a run directory: {name} is missing (expected {', '.join(REQUIRED_FILES)})",
-                             file=str(run_dir / name))
+    laplace = load_laplace(run_dir / LAPLACE_FILE) if (run_dir / LAPLACE_FILE).is_file() else None
+    multistart_folder = _find_result(run_dir, "multistart", _MULTISTART_FILES)
+    profile_folder = _find_result(run_dir, "profiles", _PROFILE_FILES)
+    has_nuts = any((run_dir / name).is_file() for name in REQUIRED_FILES)
+    if has_nuts or (laplace is None and multistart_folder is None and profile_folder is None):
+        for name in REQUIRED_FILES:
+            if not (run_dir / name).is_file():
+                raise InputError(f"not a run directory: {name} is missing (expected {', '.join(REQUIRED_FILES)}, "
+                                 "or the results of `jakinfer optimize`)", file=str(run_dir / name))
+        record, stored, summary, parameters, names, posterior, source = _read_nuts(run_dir)
+    else:
+        record, stored, summary, posterior, source = {}, {"verdict": {"ok": None, "text": NO_NUTS_VERDICT}}, \
+            pd.DataFrame(columns=["mean", "sd"]), {}, "none"
+        parameters, names = (), {}
+
+    multistart = None
+    if multistart_folder is not None:
+        from jakinfer.infer.optimize import MultistartResult
+
+        multistart = MultistartResult.load(multistart_folder)
+    profile_result = None
+    if profile_folder is not None:
+        from jakinfer.infer.profile import ProfileResult
+
+        profile_result = ProfileResult.load(profile_folder)
+    if not has_nuts:  # the parameters of the first optimisation result found
+        first = next(r for r in (multistart, laplace, profile_result) if r is not None)
+        parameters = tuple(first.parameter_ids)
+        names = {pid: pid for pid in parameters}
+    if laplace is not None:
+        _check_ids("Laplace", laplace.parameter_ids, parameters, run_dir / LAPLACE_FILE)
+    if multistart is not None:
+        _check_ids("multistart", multistart.parameter_ids, parameters, multistart_folder / "multistart.json")
+    profiles = None
+    if profile_result is not None:
+        _check_ids("profile", profile_result.parameter_ids, parameters, profile_folder / "profiles.json")
+        profiles = profile_result.summary_frame().set_index("parameter")
+
+    figures = sorted(
+        (p for p in run_dir.rglob("*.png")
+         if p.is_file() and not any(part.startswith(".") for part in p.relative_to(run_dir).parts)),
+        key=lambda p: (p.relative_to(run_dir) != Path("fit.png"), str(p.relative_to(run_dir))),
+    )
+    stage_records = {stage.record: stage_record for stage in (OPTIMIZE, PROFILE, LAPLACE)
+                     if (stage_record := read_stage_record(run_dir, stage)) is not None}
+    return RunContents(
+        run_dir=run_dir, record=record, diagnostics=dict(stored.get("diagnostics") or {}),
+        verdict=stored["verdict"], summary=summary, posterior=posterior, posterior_source=source,
+        parameters=parameters, names=names, figures=tuple(figures), laplace=laplace, multistart=multistart,
+        profiles=profiles, stage_records=stage_records, has_nuts=has_nuts,
+    )
+
+
+def _read_nuts(run_dir: Path) -> tuple:
+    """`run.json`, `diagnostics.json`, `summary.csv` (checked), parameter ids and names,
+    posterior moments and where they came from."""
     record = _read_json(run_dir / "run.json")
     stored = _read_json(run_dir / "diagnostics.json")
     if not isinstance(stored.get("verdict"), dict) or "text" not in stored["verdict"]:
@@ -261,44 +329,12 @@ def read_run(run_dir: str | Path) -> RunContents:
     parameters = tuple(theta.index)
     names = ({pid: str(name) for pid, name in theta["name"].items()} if "name" in theta.columns
              else {pid: pid for pid in parameters})
-
     posterior = _posterior_moments(run_dir / "posterior.nc")
     source = "posterior.nc"
     if posterior is None:
         posterior = {pid: (float(row["mean"]), float(row["sd"])) for pid, row in theta.iterrows()}
         source = "summary.csv (rounded)"
-
-    figures = sorted(
-        (p for p in run_dir.rglob("*.png")
-         if p.is_file() and not any(part.startswith(".") for part in p.relative_to(run_dir).parts)),
-        key=lambda p: (p.relative_to(run_dir) != Path("fit.png"), str(p.relative_to(run_dir))),
-    )
-
-    laplace = None
-    if (run_dir / LAPLACE_FILE).is_file():
-        laplace = load_laplace(run_dir / LAPLACE_FILE)
-        _check_ids("Laplace", laplace.parameter_ids, parameters, run_dir / LAPLACE_FILE)
-    multistart = None
-    folder = _find_result(run_dir, "multistart", _MULTISTART_FILES)
-    if folder is not None:
-        from jakinfer.infer.optimize import MultistartResult
-
-        multistart = MultistartResult.load(folder)
-        _check_ids("multistart", multistart.parameter_ids, parameters, folder / "multistart.json")
-    profiles = None
-    folder = _find_result(run_dir, "profiles", _PROFILE_FILES)
-    if folder is not None:
-        from jakinfer.infer.profile import ProfileResult
-
-        result = ProfileResult.load(folder)
-        _check_ids("profile", result.parameter_ids, parameters, folder / "profiles.json")
-        profiles = result.summary_frame().set_index("parameter")
-    return RunContents(
-        run_dir=run_dir, record=record, diagnostics=dict(stored.get("diagnostics") or {}),
-        verdict=stored["verdict"], summary=summary, posterior=posterior, posterior_source=source,
-        parameters=parameters, names=names, figures=tuple(figures), laplace=laplace, multistart=multistart,
-        profiles=profiles,
-    )
+    return record, stored, summary, parameters, names, posterior, source
 
 
 def comparison_table(contents: RunContents) -> pd.DataFrame | None:
@@ -309,17 +345,20 @@ def comparison_table(contents: RunContents) -> pd.DataFrame | None:
     (`(laplace_mean - nuts_mean) / nuts_sd`), `laplace_sd_ratio`
     (`laplace_sd / nuts_sd`), `map` or `mle` (best multistart point),
     `profile_lower`, `profile_upper`. None when the run holds none of the three results.
+    Without a NUTS run, the `nuts_*` and `laplace_shift`/`laplace_sd_ratio` columns are left out.
     """
     if contents.laplace is None and contents.multistart is None and contents.profiles is None:
         return None
     ids = list(contents.parameters)
     table = pd.DataFrame(index=pd.Index(ids, name="parameter"))
     table["name"] = [contents.names.get(p, p) for p in ids]
-    table["nuts_mean"] = [contents.posterior.get(p, (math.nan, math.nan))[0] for p in ids]
-    table["nuts_sd"] = [contents.posterior.get(p, (math.nan, math.nan))[1] for p in ids]
+    if contents.has_nuts:
+        table["nuts_mean"] = [contents.posterior.get(p, (math.nan, math.nan))[0] for p in ids]
+        table["nuts_sd"] = [contents.posterior.get(p, (math.nan, math.nan))[1] for p in ids]
     if contents.laplace is not None:
         table["laplace_mean"] = contents.laplace.mean
         table["laplace_sd"] = contents.laplace.sd
+    if contents.laplace is not None and contents.has_nuts:
         with np.errstate(divide="ignore", invalid="ignore"):
             table["laplace_shift"] = (table["laplace_mean"] - table["nuts_mean"]) / table["nuts_sd"]
             table["laplace_sd_ratio"] = table["laplace_sd"] / table["nuts_sd"]
@@ -344,6 +383,7 @@ pre { background: #f7f7f7; padding: 0.8em; overflow-x: auto; font-size: 0.85em; 
 .ok { color: #176b2c; } .fail { color: #a11; font-weight: bold; } .na { color: #777; }
 .verdict-ok { border-left: 6px solid #2a9d48; padding-left: 1em; }
 .verdict-warning { border-left: 6px solid #c62828; padding-left: 1em; }
+.verdict-none { border-left: 6px solid #999; padding-left: 1em; }
 figure { margin: 1em 0; } figure img { max-width: 100%; border: 1px solid #eee; }
 figcaption { font-size: 0.85em; color: #555; }
 details { margin: 0.5em 0; }
@@ -408,10 +448,11 @@ def _mapping(mapping: Mapping) -> str:
 
 
 def _verdict_section(verdict: Mapping) -> str:
-    ok = bool(verdict.get("ok"))
+    ok = verdict.get("ok")
     text = str(verdict.get("text", ""))
     head = text.splitlines()[0] if text else ("OK" if ok else "WARNING")
-    parts = [f'<div class="verdict-{"ok" if ok else "warning"}"><p><strong>{_e(head)}</strong></p>']
+    style = "none" if ok is None else ("ok" if ok else "warning")
+    parts = [f'<div class="verdict-{style}"><p><strong>{_e(head)}</strong></p>']
     checks = verdict.get("checks") or []
     if checks:
         marks = {True: ("ok", "ok"), False: ("FAIL", "fail"), None: ("n/a", "na")}
@@ -434,7 +475,8 @@ def _figure(path: Path, run_dir: Path) -> str:
 
 
 def _comparison_section(contents: RunContents, table: pd.DataFrame) -> str:
-    notes = [f"All values on the estimation scale; NUTS moments from {contents.posterior_source}."]
+    notes = [f"All values on the estimation scale; NUTS moments from {contents.posterior_source}."
+             if contents.has_nuts else "All values on the estimation scale (no NUTS run to compare with)."]
     if contents.laplace is not None:
         lap = contents.laplace
         notes.append(
@@ -449,8 +491,10 @@ def _comparison_section(contents: RunContents, table: pd.DataFrame) -> str:
             notes.append(f"The mode lies on a bound for {', '.join(lap.at_bounds)}; the Gaussian ignores it.")
     if contents.multistart is not None:
         ms = contents.multistart
+        reached = int(np.sum(ms.reached())) if np.isfinite(ms.best_fval) else 0
         notes.append(f"Multistart: best of {ms.n_starts} starts, objective {ms.objective.value} "
-                     f"= {ms.best_fval:.10g}.")
+                     f"= {ms.best_fval:.10g}; {reached}/{ms.n_starts} starts within 1e-3 of it, "
+                     f"{int(np.sum(ms.failed))} failed.")
     if contents.profiles is not None:
         notes.append("Profile: the profile-likelihood interval (NaN: the threshold was not crossed).")
     return "".join(f"<p>{_e(n)}</p>" for n in notes) + _table(table, index_label="parameter")
@@ -459,7 +503,8 @@ def _comparison_section(contents: RunContents, table: pd.DataFrame) -> str:
 def render_html(contents: RunContents, *, title: str | None = None) -> str:
     """The report page of `contents` as one HTML string (no external references)."""
     record = contents.record
-    problem = record.get("problem")
+    problem = record.get("problem") or next(
+        (r.get("problem") for r in contents.stage_records.values() if r.get("problem")), None)
     problem_name = problem.get("name") if isinstance(problem, Mapping) else problem
     title = title or f"jakinfer run report: {problem_name or contents.run_dir.name}"
     created = _datetime.datetime.now(_datetime.UTC).isoformat(timespec="seconds")
@@ -469,13 +514,14 @@ def render_html(contents: RunContents, *, title: str | None = None) -> str:
         "<h2>Diagnostics verdict</h2>", _verdict_section(contents.verdict),
     ]
     table = comparison_table(contents)
-    summary = contents.summary.copy()
-    sections += ["<h2>Posterior summary</h2>",
-                 "<p>arviz summary (<code>summary.csv</code>): <code>theta</code> on the estimation scale, "
-                 "<code>theta_linear</code> on the linear scale.</p>",
-                 _table(summary, index_label="variable")]
+    if contents.has_nuts:
+        sections += ["<h2>Posterior summary</h2>",
+                     "<p>arviz summary (<code>summary.csv</code>): <code>theta</code> on the estimation scale, "
+                     "<code>theta_linear</code> on the linear scale.</p>",
+                     _table(contents.summary.copy(), index_label="variable")]
     if table is not None:
-        sections += ["<h2>NUTS vs Laplace / optimisation</h2>", _comparison_section(contents, table)]
+        heading = "NUTS vs Laplace / optimisation" if contents.has_nuts else "Laplace / optimisation"
+        sections += [f"<h2>{heading}</h2>", _comparison_section(contents, table)]
     sections.append("<h2>Figures</h2>")
     if contents.figures:
         sections += [_figure(path, contents.run_dir) for path in contents.figures]
@@ -484,7 +530,10 @@ def render_html(contents: RunContents, *, title: str | None = None) -> str:
     numbers = contents.diagnostics
     if numbers:
         sections += ["<h2>Diagnostic numbers</h2>", _mapping(numbers)]
-    sections += ["<h2>Configuration (run.json)</h2>", _mapping(record)]
+    if contents.has_nuts:
+        sections += ["<h2>Configuration (run.json)</h2>", _mapping(record)]
+    for name, stage_record in contents.stage_records.items():
+        sections += [f"<h2>Configuration ({_e(name)})</h2>", _mapping(stage_record)]
     files = sorted(p.relative_to(contents.run_dir).as_posix() for p in contents.run_dir.iterdir())
     sections += ["<h2>Files</h2>", "<ul>" + "".join(f"<li><code>{_e(f)}</code></li>" for f in files) + "</ul>"]
     return ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"

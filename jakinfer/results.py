@@ -52,19 +52,15 @@ from jakinfer.diagnostics import Diagnostics, Thresholds, Verdict, compute_diagn
 from jakinfer.errors import InputError
 from jakinfer.infer.nuts import NutsConfig, NutsSamples, sample_posterior
 from jakinfer.problem import Problem
+from jakinfer.run_layout import DERIVED_FILES, SAMPLE, STAGES, Stage, identity, is_temporary, known_entries
 from jakinfer.simulate import SolveStatus
 
-CHECKPOINT_DIR = "checkpoint"
-"""The run directory's checkpoint store (chunks of draws and sampler states)."""
+CHECKPOINT_DIR = SAMPLE.checkpoint
+"""The run directory's checkpoint store of `run_sampling` (chunks of draws and sampler states)."""
 
-RUN_FILES: tuple[str, ...] = (
-    CHECKPOINT_DIR, "posterior.nc", "summary.csv", "diagnostics.json", "diagnostics.txt", "fit.png", "fit.pdf",
-    "run.json",
-)
-"""The entries `run_sampling` writes into a run directory (`checkpoint` is a folder)."""
-
-_DERIVED_FILES = ("report.html",)
-"""Files made from a run directory by other commands (`jakinfer report`); a re-run keeps them."""
+RUN_FILES: tuple[str, ...] = SAMPLE.files
+"""The entries `run_sampling` writes into a run directory (`checkpoint` is a folder); the
+entries of the other commands sharing a run directory are in `jakinfer.run_layout.STAGES`."""
 
 RUN_FORMAT = 1
 """Version of the `run.json` layout."""
@@ -375,13 +371,10 @@ def input_files(problem: Problem) -> dict[str, str]:
     return {str(path.resolve()): sha256_file(path) for path in petab_files(source)}
 
 
-def run_fingerprint(problem: Problem, config: NutsConfig) -> dict:
-    """What identifies a run: the problem (name, source, content digest), solver and
-    sampler settings. Not the progress bar, nor the chunk size (neither changes the draws)."""
+def problem_fingerprint(problem: Problem) -> dict:
+    """What identifies a problem in a run directory (`jakinfer.run_layout.IDENTITY_KEYS`):
+    name, source, content digest and solver settings. Every stage fingerprint starts with it."""
     solver = problem.solver
-    settings = config.to_dict()
-    settings.pop("progress_bar")
-    settings.pop("chunk_size")
     return {
         "problem": problem.name,
         "problem_source": str(problem.source),
@@ -393,57 +386,143 @@ def run_fingerprint(problem: Problem, config: NutsConfig) -> dict:
             "max_steps": int(solver.max_steps),
             "dtmin": None if solver.dtmin is None else float(solver.dtmin),
         },
-        "nuts": json.loads(json.dumps(settings)),
     }
 
 
-def _is_temporary(name: str) -> bool:
-    """Temporary files of an atomic write that was killed (never part of a result)."""
-    return name.startswith(".tmp-") or (name.startswith(".") and name.endswith(".tmp"))
+def run_fingerprint(problem: Problem, config: NutsConfig) -> dict:
+    """What identifies a run: the problem (`problem_fingerprint`) and the sampler
+    settings. Not the progress bar, nor the chunk size (neither changes the draws)."""
+    settings = config.to_dict()
+    settings.pop("progress_bar")
+    settings.pop("chunk_size")
+    return {**problem_fingerprint(problem), "nuts": json.loads(json.dumps(settings))}
 
 
-def stored_fingerprint(out_dir: str | Path) -> dict | None:
-    """The fingerprint of the run in `out_dir`: from `run.json` (a finished run), else
-    from its checkpoint (a run in progress or killed); None when neither is readable."""
+def stored_fingerprint(out_dir: str | Path, stage: Stage = SAMPLE) -> dict | None:
+    """The fingerprint of `stage`'s run in `out_dir`: from its record (a finished run),
+    else from its checkpoint (a run in progress or killed); None when neither is readable."""
     out_dir = Path(out_dir)
     try:
-        previous = json.loads((out_dir / "run.json").read_text(encoding="utf-8")).get("fingerprint")
+        previous = json.loads((out_dir / stage.record).read_text(encoding="utf-8")).get("fingerprint")
     except (OSError, ValueError, AttributeError):
         previous = None
-    if previous is None:
+    if previous is None and stage.checkpoint is not None:
         try:
-            previous = read_fingerprint(out_dir / CHECKPOINT_DIR)
+            previous = read_fingerprint(out_dir / stage.checkpoint)
         except InputError:
             previous = None
     return previous
 
 
-def check_run_directory(out_dir: str | Path, fingerprint: dict, force: bool = False) -> None:
-    """Refuse to use a non-empty directory holding anything but the same run.
+@dataclass(frozen=True)
+class DirectoryCheck:
+    """What `check_run_directory` found (for `prepare_run_directory`).
 
-    The same run: only entries `run_sampling` writes (`RUN_FILES`, leftover
-    temporary files), and a `run.json` or checkpoint with an equal `fingerprint`
-    (re-running it resumes or, when finished, rewrites the outputs from the
-    stored draws). Call this before sampling, so a refusal costs nothing.
+    Attributes:
+        foreign: entries no stage writes (the user's own files).
+        other_problem: stages whose stored run is of another problem or solver.
+        same_stage_differs: this stage's stored run has other settings.
+    """
+
+    foreign: tuple[str, ...] = ()
+    other_problem: tuple[str, ...] = ()
+    same_stage_differs: bool = False
+
+    @property
+    def clean(self) -> bool:
+        return not (self.foreign or self.other_problem or self.same_stage_differs)
+
+
+def check_run_directory(out_dir: str | Path, fingerprint: dict, force: bool = False,
+                        stage: Stage | str = SAMPLE) -> DirectoryCheck:
+    """Refuse to use a non-empty directory holding anything but runs of the same problem.
+
+    Allowed without `force`: entries of any stage (`jakinfer.run_layout.STAGES`:
+    `sample`, `optimize`, `profile`, `laplace`), `report.html`, leftover temporary
+    files, as long as every stored run is of the same problem (equal
+    `IDENTITY_KEYS` of the fingerprints) and `stage`'s own stored run, if any,
+    has an equal `fingerprint` (re-running it resumes or, when finished, rewrites
+    its outputs from the checkpoint). Call this before computing, so a refusal
+    costs nothing.
+
+    Returns:
+        what was found (all empty when the directory is fine as it is).
 
     Raises:
-        InputError: `out_dir` is a file, or a non-empty directory with other
-            content, and `force` is false.
+        InputError: `out_dir` is a file; or, when `force` is false, it holds other
+            files, a run of another problem, or `stage`'s run with other settings.
     """
+    stage = STAGES[stage] if isinstance(stage, str) else stage
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
         raise InputError("the run directory is a file, not a directory", file=str(out_dir))
-    if force or not out_dir.is_dir():
-        return
-    names = {p.name for p in out_dir.iterdir() if not _is_temporary(p.name)} - set(_DERIVED_FILES)
-    if not names or (names == {CHECKPOINT_DIR} and _empty_checkpoint(out_dir / CHECKPOINT_DIR)):
-        return
-    if stored_fingerprint(out_dir) != fingerprint or not names <= set(RUN_FILES):
-        raise InputError(
-            "the run directory is not empty and holds a different run (or other files); "
-            "choose another directory or pass --force to replace it",
-            file=str(out_dir),
-        )
+    if not out_dir.is_dir():
+        return DirectoryCheck()
+    names = {p.name for p in out_dir.iterdir() if not is_temporary(p.name)} - set(DERIVED_FILES)
+    if not names or (stage.checkpoint is not None and names == {stage.checkpoint}
+                     and _empty_checkpoint(out_dir / stage.checkpoint)):
+        return DirectoryCheck()
+    foreign = tuple(sorted(names - known_entries()))
+    wanted = identity(fingerprint)
+    other_problem, same_stage_differs = [], False
+    for other in STAGES.values():
+        stored = stored_fingerprint(out_dir, other)
+        if other is stage:
+            same_stage_differs = stored is not None and stored != fingerprint
+        if stored is not None and identity(stored) != wanted:
+            other_problem.append(other.name)
+        elif other is stage and stored is None:
+            present = set(other.files) & names
+            if other.checkpoint in present and _empty_checkpoint(out_dir / other.checkpoint):
+                present.discard(other.checkpoint)
+            same_stage_differs = bool(present)  # its outputs without a readable fingerprint: not this run's
+    check = DirectoryCheck(tuple(foreign), tuple(other_problem), same_stage_differs)
+    if force or check.clean:
+        return check
+    if foreign:
+        why = f"holds other files ({', '.join(foreign[:3])})"
+    elif other_problem:
+        why = f"holds a different run (its {other_problem[0]} results are of another problem or solver setting)"
+    else:
+        why = (f"holds a different run (an earlier {stage.name} run with other settings: "
+               f"{_difference(stored_fingerprint(out_dir, stage), fingerprint)})")
+    raise InputError(f"the run directory is not empty and {why}; choose another directory or pass --force "
+                     "to replace it", file=str(out_dir))
+
+
+def prepare_run_directory(out_dir: str | Path, fingerprint: dict, stage: Stage | str, *,
+                          force: bool = False) -> Path:
+    """`check_run_directory`, then (with `force`) make room and create the directory.
+
+    With `force`: a directory holding other files or another problem's runs is
+    emptied; one holding `stage`'s run with other settings loses that run's
+    entries and those of the stages that start from it (`Stage.inputs`), the
+    rest stays.
+
+    Returns:
+        the resolved directory.
+    """
+    stage = STAGES[stage] if isinstance(stage, str) else stage
+    out_dir = Path(out_dir).resolve()
+    check = check_run_directory(out_dir, fingerprint, force, stage)
+    if force and (check.foreign or check.other_problem):
+        _clear_directory(out_dir)
+    elif force and check.same_stage_differs:
+        stale = [stage] + [s for s in STAGES.values() if stage.name in s.inputs]
+        for name in sorted({entry for s in stale for entry in s.files}):
+            path = out_dir / name
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path)
+            elif path.exists() or path.is_symlink():
+                path.unlink()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    return out_dir
+
+
+def _difference(stored: object, given: object) -> str:
+    from jakinfer.checkpoint import _difference as difference
+
+    return difference(stored, given)
 
 
 def _empty_checkpoint(directory: Path) -> bool:
@@ -530,10 +609,7 @@ def run_sampling(
     started = time.perf_counter()
     out_dir = Path(out_dir).resolve()
     fingerprint = run_fingerprint(problem, config)
-    check_run_directory(out_dir, fingerprint, force)
-    if force and out_dir.is_dir() and stored_fingerprint(out_dir) != fingerprint:
-        _clear_directory(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    prepare_run_directory(out_dir, fingerprint, SAMPLE, force=force)
     inputs = {"files": input_files(problem), "problem_digest": fingerprint["problem_digest"]}
 
     with CheckpointStore.open(out_dir / CHECKPOINT_DIR, fingerprint, reset=force) as store:

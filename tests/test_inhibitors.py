@@ -4,6 +4,8 @@ concentration silences exactly the JAKs it inhibits."""
 
 from __future__ import annotations
 
+import warnings
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -15,9 +17,11 @@ from jakinfer.inhibitors import (
     INHIBITORS,
     Inhibitor,
     Potency,
+    UnverifiedPotencyWarning,
     activity_fraction,
     get_inhibitor,
     inhibition_factor,
+    warn_unverified,
 )
 from jakinfer.model.codegen import evaluate
 from jakinfer.model.compiled import compile_model
@@ -65,22 +69,60 @@ def test_the_guarded_law_has_finite_forward_derivatives_at_zero_concentration():
 # -- the catalogue ------------------------------------------------------------------
 
 
-def test_every_catalogue_number_has_a_jak_an_assay_and_a_source():
+def test_every_catalogue_number_is_quoted_from_the_text_it_was_read_in():
+    """Each number appears verbatim in its quote, the quote says where it was read,
+    and an inhibitor with no readable number is kept with none (absent, not guessed)."""
     assert {"tofacitinib", "baricitinib", "ruxolitinib", "upadacitinib", "filgotinib"} <= set(INHIBITORS)
+    n_numbers = 0
     for name, inhibitor in INHIBITORS.items():
-        assert inhibitor.name == name and inhibitor.potencies
+        assert inhibitor.name == name
         for potency in inhibitor.potencies:
             assert potency.jak in JAKS and potency.assay in ("enzymatic", "cellular")
             assert potency.source and potency.ic50_nM > 0 and potency.relation in ("=", ">")
+            assert potency.quoted and potency.read_in, (name, potency.jak)
+            assert f"{potency.ic50_nM:g}" in potency.quote, (name, potency.jak)
+            if potency.relation == ">":
+                assert f"> {potency.ic50_nM:g}" in potency.quote or f">{potency.ic50_nM:g}" in potency.quote
+            n_numbers += 1
+        if not inhibitor.potencies:
+            assert "absent" in inhibitor.note, name
+    assert n_numbers == 8
+    for name in ("tofacitinib", "upadacitinib", "filgotinib", "abrocitinib", "ritlecitinib"):
+        assert INHIBITORS[name].ic50_table() == dict.fromkeys(JAKS), name
 
 
-def test_baricitinib_is_the_label_table_and_unknown_values_are_absent():
+def test_catalogue_values_and_absences():
     baricitinib = INHIBITORS["baricitinib"]
     assert baricitinib.ic50_table() == {"JAK1": 5.9, "JAK2": 5.7, "JAK3": 400.0, "TYK2": 53.0}
     assert baricitinib.ic50("JAK3").relation == ">"
-    assert baricitinib.ic50("JAK1").verified and "Olumiant" in baricitinib.ic50("JAK1").source
+    assert "Olumiant" in baricitinib.ic50("JAK1").source and "lillymedical" in baricitinib.ic50("JAK1").read_in
     assert baricitinib.ic50("JAK1", "cellular") is None
+    assert INHIBITORS["ruxolitinib"].ic50_table() == {"JAK1": 3.3, "JAK2": 2.8, "JAK3": None, "TYK2": None}
+    assert INHIBITORS["ruxolitinib"].ic50_table("cellular") == {"JAK1": None, "JAK2": 127.0, "JAK3": None,
+                                                                "TYK2": None}
     assert INHIBITORS["fedratinib"].ic50_table() == {"JAK1": None, "JAK2": 3.0, "JAK3": None, "TYK2": None}
+
+
+def test_only_unquoted_cited_numbers_warn():
+    cited = Potency("JAK2", 1.0, "enzymatic", "Someone et al. 2020")
+    with pytest.warns(UnverifiedPotencyWarning, match="JAK2"):
+        warn_unverified([cited], "x")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        warn_unverified([*Inhibitor.custom("y", {"JAK1": 1.0}).potencies, *INHIBITORS["baricitinib"].potencies],
+                        "y")
+    with pytest.raises(InputError, match="read_in"):
+        Potency("JAK1", 1.0, "enzymatic", "a", quote="1 nM")
+
+
+def test_an_absent_potency_is_an_error_naming_the_inhibitor_and_the_jak():
+    with pytest.raises(InputError, match=r"'tofacitinib' has no enzymatic IC50 for JAK1"):
+        resolve("IL-2", inhibitor="tofacitinib").network()
+    with pytest.raises(InputError, match=r"'ruxolitinib' has no enzymatic IC50 for JAK3"):
+        resolve("IL-2", inhibitor="ruxolitinib").network()
+    # on request the JAK without a value is left uninhibited: only JAK1 gets an inhibition factor
+    network = resolve("IL-2", inhibitor="ruxolitinib", unknown_ic50="uninhibited").network().to_symbolic()
+    assert "IC50_JAK1" in network.parameter_ids and "IC50_JAK3" not in network.parameter_ids
 
 
 def test_names_aliases_and_errors():

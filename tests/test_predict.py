@@ -126,6 +126,22 @@ def test_bad_requests_raise_before_simulating(onestep):
         predict_dose_response(no_inhibitor, no_inhibitor.nominal_theta, "baricitinib", [1.0], readout_time=5.0)
 
 
+def test_an_absent_catalogue_potency_is_refused_or_left_uninhibited(onestep):
+    """Tofacitinib has no readable JAK2 IC50 in the catalogue: the dose-response
+    refuses with the inhibitor and JAK named; with `unknown_ic50="uninhibited"`
+    JAK2 gets IC50 = inf and the curve is flat at the uninhibited solution.
+    Fedratinib's JAK2 IC50 (3 nM, quoted) gives the analytic curve at 3 nM."""
+    doses = np.array([0.0, 3.0, 300.0])
+    with pytest.raises(InputError, match=r"'tofacitinib' has no enzymatic IC50 for JAK2.*known: none"):
+        predict_dose_response(onestep, theta(onestep, 0.3), "tofacitinib", doses, readout_time=7.0)
+    flat = predict_dose_response(onestep, theta(onestep, 0.3), "tofacitinib", doses, readout_time=7.0,
+                                 unknown_ic50="uninhibited")
+    np.testing.assert_allclose(flat["value"].values[0], analytic(0.3, 0.0, 7.0), rtol=1e-6)
+    fedratinib = predict_dose_response(onestep, theta(onestep, 0.3), "fedratinib", doses, readout_time=7.0)
+    np.testing.assert_allclose(fedratinib["value"].values[0], analytic(0.3, doses, 7.0, ic50=3.0), rtol=1e-6)
+    assert fedratinib.attrs["inhibitor"] == "fedratinib" and "3.0" in fedratinib.attrs["ic50_nM"]
+
+
 def test_pathway_predictions_equal_the_problems_own_conditions():
     """Conditions set `inhibitor_conc` and `cytokine_dose` through the condition
     table (the PEtab path); predictions override the same parameters of the

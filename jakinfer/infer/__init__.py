@@ -1,4 +1,5 @@
-"""Inference algorithms over a `Problem`: NUTS with numpyro (`nuts`); MAP multistart in `optimize`."""
+"""Inference algorithms over a `Problem`: NUTS with numpyro (`nuts`); MAP multistart in `optimize`
+(optimisers: `fisher_trust_region` on the Fisher information of `fisher`, `projected_bfgs`)."""
 
 from jakinfer.infer.nuts import (
     CHAIN_METHODS,

@@ -2,18 +2,24 @@
 
 The objective is the negative log posterior (MAP) or the negative
 log-likelihood (ML) as a function of `theta` on the estimation scale, with exact
-gradients from forward-mode sensitivities. Two optimisers share one interface
+gradients from forward-mode sensitivities. Three optimisers share one interface
 (`minimise_batch`):
 
-* `ProjectedBFGS` (default): a projected quasi-Newton method in JAX
-  (`jakinfer.infer.projected_bfgs`), `vmap`-ed over a batch of starts and
-  compiled once per objective; bounds are traced, so profiles reuse the
-  same program with one parameter pinned (`lower_i == upper_i`).
+* `FisherTrustRegion` (the default of `multistart`): a Fisher-scoring
+  (Gauss-Newton / Levenberg-Marquardt) trust-region method in the box
+  (`jakinfer.infer.fisher_trust_region`), whose curvature model is the Fisher
+  information of the measurements (`jakinfer.infer.fisher`); it needs the
+  objective's `noise` terms, which `Objective.from_problem` provides.
+* `ProjectedBFGS`: a projected quasi-Newton method (`jakinfer.infer.projected_bfgs`),
+  for any smooth objective.
 * `ScipyLBFGSB`: scipy's L-BFGS-B, one start after another, each evaluation
   one call of the jitted `value_and_grad`.
 
-Failed starts (non-finite objective at the start, failed line search, ...)
-are kept in the `MultistartResult` with their status, never dropped.
+The two JAX optimisers are `vmap`-ed over a batch of starts and compiled once
+per objective; bounds are traced, so profiles reuse the same program with one
+parameter pinned (`lower_i == upper_i`). Failed starts (non-finite objective at
+the start, failed line search, ...) are kept in the `MultistartResult` with
+their status, never dropped.
 """
 
 from __future__ import annotations
@@ -33,7 +39,9 @@ import pandas as pd
 import scipy.optimize
 
 from jakinfer.errors import InputError
-from jakinfer.infer import projected_bfgs
+from jakinfer.infer import fisher_trust_region, projected_bfgs
+from jakinfer.infer.fisher import NoiseTerms, problem_noise_terms
+from jakinfer.infer.fisher_trust_region import FisherTrustRegion
 from jakinfer.infer.projected_bfgs import ExitStatus, ProjectedBFGS, projected_gradient_norm
 from jakinfer.infer.startpoints import LatinHypercube, StartSampler, sample_starts
 from jakinfer.problem import Problem, forward_value_and_grad
@@ -58,6 +66,9 @@ class Objective:
         kind: what `function` is.
         parameter_ids: the `n` ids of `theta`'s entries.
         lower, upper: `(n,)` bounds on the estimation scale.
+        noise: the per-measurement structure behind `function` (locations,
+            scales, prior curvature) from which `FisherTrustRegion` builds the
+            Fisher information; `None` for an objective without one.
     """
 
     function: Callable
@@ -65,6 +76,7 @@ class Objective:
     parameter_ids: tuple[str, ...]
     lower: np.ndarray
     upper: np.ndarray
+    noise: NoiseTerms | None = None
 
     @classmethod
     def from_problem(cls, problem: Problem, kind: ObjectiveKind) -> Objective:
@@ -101,6 +113,7 @@ def _problem_objective(problem: Problem, kind: ObjectiveKind) -> Objective:
     return Objective(
         function=function, kind=kind, parameter_ids=space.ids,
         lower=np.asarray(space.lower, dtype=float), upper=np.asarray(space.upper, dtype=float),
+        noise=problem_noise_terms(problem, include_prior=kind is ObjectiveKind.NEGATIVE_LOG_POSTERIOR),
     )
 
 
@@ -125,7 +138,7 @@ class ScipyLBFGSB:
     max_corrections: int = 10
 
 
-Optimizer = ProjectedBFGS | ScipyLBFGSB
+Optimizer = FisherTrustRegion | ProjectedBFGS | ScipyLBFGSB
 
 
 @dataclass(frozen=True)
@@ -165,13 +178,26 @@ def _compiled_bfgs(objective: Objective) -> Callable:
     return jax.jit(jax.vmap(run, in_axes=(0, 0, 0, None)))
 
 
+@functools.lru_cache(maxsize=16)
+def _compiled_fisher(objective: Objective) -> Callable:
+    """As `_compiled_bfgs`, for `FisherTrustRegion`."""
+    value_grad_fisher = objective.noise.value_grad_fisher
+
+    def run(x0, lower, upper, config):
+        state = fisher_trust_region.minimise(value_grad_fisher, x0, lower, upper, config)
+        grad_norm = projected_gradient_norm(state.x, state.g, lower, upper)
+        return state.x, state.f, grad_norm, state.iterations, state.evaluations, state.status
+
+    return jax.jit(jax.vmap(run, in_axes=(0, 0, 0, None)))
+
+
 def _chunks(n: int, size: int | None) -> list[np.ndarray]:
     size = n if size is None else max(1, int(size))
     return [np.arange(start, min(start + size, n)) for start in range(0, n, size)]
 
 
-def _minimise_bfgs(objective: Objective, x0, lower, upper, config: ProjectedBFGS) -> BatchResult:
-    run = _compiled_bfgs(objective)
+def _minimise_compiled(run: Callable, x0, lower, upper, config: FisherTrustRegion | ProjectedBFGS) -> BatchResult:
+    """Run a compiled batched optimiser over `x0` `(n_starts, n)` in batches of `config.batch_size`."""
     n = x0.shape[0]
     # one batch: padded to a power of two, so that varying counts (profile walks) reuse few programs
     size = 1 << max(0, (n - 1).bit_length()) if config.batch_size is None else config.batch_size
@@ -250,48 +276,49 @@ def minimise_batch(
         x0: `(n_starts, n)` starts (estimation scale); projected into the box.
         lower, upper: `(n_starts, n)` or `(n,)` bounds; default the objective's.
             `lower_i == upper_i` pins coordinate `i`.
-        optimizer: `ProjectedBFGS()` (default) or `ScipyLBFGSB()`.
+        optimizer: `ProjectedBFGS()` (default), `FisherTrustRegion()` (needs
+            `objective.noise`) or `ScipyLBFGSB()`.
+
+    Raises:
+        InputError: `FisherTrustRegion` for an objective without `noise` terms.
     """
     x0 = np.atleast_2d(np.asarray(x0, dtype=float))
     lower = np.broadcast_to(objective.lower if lower is None else np.asarray(lower, dtype=float), x0.shape)
     upper = np.broadcast_to(objective.upper if upper is None else np.asarray(upper, dtype=float), x0.shape)
     optimizer = ProjectedBFGS() if optimizer is None else optimizer
+    if isinstance(optimizer, FisherTrustRegion):
+        if objective.noise is None:
+            raise InputError("FisherTrustRegion needs an objective with noise terms (Objective.from_problem "
+                             "gives them); use ProjectedBFGS for a plain function")
+        return _minimise_compiled(_compiled_fisher(objective), x0, np.array(lower), np.array(upper), optimizer)
     if isinstance(optimizer, ProjectedBFGS):
-        return _minimise_bfgs(objective, x0, np.array(lower), np.array(upper), optimizer)
+        return _minimise_compiled(_compiled_bfgs(objective), x0, np.array(lower), np.array(upper), optimizer)
     if isinstance(optimizer, ScipyLBFGSB):
         return _minimise_scipy(objective, x0, np.array(lower), np.array(upper), optimizer)
-    raise TypeError(f"optimizer must be ProjectedBFGS or ScipyLBFGSB, got {type(optimizer).__name__}")
+    raise TypeError("optimizer must be FisherTrustRegion, ProjectedBFGS or ScipyLBFGSB, "
+                    f"got {type(optimizer).__name__}")
 
 
 # -- multistart ----------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class MultistartResult:
+class MultistartResult(BatchResult):
     """All starts of a multistart optimisation, sorted by objective value (best first).
 
-    Arrays have one row per start; non-finite objective values are `inf` and sort
-    last. `start_index` is each start's position in the original design.
+    The `BatchResult` arrays (one row per start; non-finite objective values
+    are `inf` and sort last) plus:
 
     Attributes:
         parameter_ids: the `n` ids (estimation scale, see the problem's scales).
         objective: what `fval` is.
-        start_index, x0, x, fval, grad_norm, n_iterations, n_evaluations, status,
-        message: see `BatchResult`.
+        start_index: `(n_starts,)` each start's position in the original design.
         metadata: JSON-serialisable run record (optimiser, sampler, seed, timing).
     """
 
     parameter_ids: tuple[str, ...]
     objective: ObjectiveKind
     start_index: np.ndarray
-    x0: np.ndarray
-    x: np.ndarray
-    fval: np.ndarray
-    grad_norm: np.ndarray
-    n_iterations: np.ndarray
-    n_evaluations: np.ndarray
-    status: np.ndarray
-    message: tuple[str, ...]
     metadata: dict = field(default_factory=dict)
 
     @classmethod
@@ -406,7 +433,7 @@ def multistart(
         objective: MAP (`NEGATIVE_LOG_POSTERIOR`) or ML (`NEGATIVE_LOG_LIKELIHOOD`).
         n_starts: number of starts (ignored when `starts` is given).
         seed: seed of the start design.
-        optimizer: `ProjectedBFGS()` (default) or `ScipyLBFGSB()`.
+        optimizer: `FisherTrustRegion()` (default), `ProjectedBFGS()` or `ScipyLBFGSB()`.
         sampler: the start design, default `LatinHypercube()`.
         starts: optional `(n_starts, n)` explicit starts on the estimation scale.
 
@@ -414,7 +441,7 @@ def multistart(
         the `MultistartResult`, best first; `metadata["wall_time_s"]` includes compilation.
     """
     target = Objective.from_problem(problem, objective)
-    optimizer = ProjectedBFGS() if optimizer is None else optimizer
+    optimizer = FisherTrustRegion() if optimizer is None else optimizer
     sampler = LatinHypercube() if sampler is None else sampler
     explicit = starts is not None
     if not explicit:

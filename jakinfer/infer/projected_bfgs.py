@@ -39,7 +39,8 @@ import jax.numpy as jnp
 
 
 class ExitStatus(enum.IntEnum):
-    """How one local optimisation ended (stored as int32 in arrays)."""
+    """How one local optimisation ended (stored as int32 in arrays); shared by
+    every optimiser of `jakinfer.infer.optimize`."""
 
     RUNNING = -1
     CONVERGED_GRADIENT = 0
@@ -49,6 +50,8 @@ class ExitStatus(enum.IntEnum):
     LINE_SEARCH_FAILED = 4
     NONFINITE_START = 5
     FAILED = 6
+    CONVERGED_DECREMENT = 7
+    TRUST_REGION_COLLAPSED = 8
 
     @property
     def message(self) -> str:
@@ -56,7 +59,8 @@ class ExitStatus(enum.IntEnum):
 
     @property
     def converged(self) -> bool:
-        return self in (ExitStatus.CONVERGED_GRADIENT, ExitStatus.CONVERGED_SMALL_CHANGE)
+        return self in (ExitStatus.CONVERGED_GRADIENT, ExitStatus.CONVERGED_SMALL_CHANGE,
+                        ExitStatus.CONVERGED_DECREMENT)
 
 
 _MESSAGES = {
@@ -68,6 +72,8 @@ _MESSAGES = {
     ExitStatus.LINE_SEARCH_FAILED: "line search failed (no decrease found along the projected direction)",
     ExitStatus.NONFINITE_START: "objective or gradient not finite at the start point",
     ExitStatus.FAILED: "optimiser failed",
+    ExitStatus.CONVERGED_DECREMENT: "converged: decrease predicted by the Fisher-scoring step <= decrement_tol",
+    ExitStatus.TRUST_REGION_COLLAPSED: "trust-region radius fell below min_radius (no decrease found)",
 }
 
 
@@ -212,7 +218,7 @@ def init(x0, lower, upper) -> State:
     )
 
 
-def _bfgs_update(hessian, s, y, fresh):
+def bfgs_update(hessian, s, y, fresh):
     """Damped BFGS update of the Hessian approximation (Powell 1978; Nocedal &
     Wright, Procedure 18.2): where `s'y < 0.2 s'Bs` (little or negative
     curvature along `s`), `y` is replaced by `theta y + (1 - theta) B s` with
@@ -259,7 +265,7 @@ def step(value_and_grad: ValueAndGrad, state: State, lower, upper, config: Proje
     g_trial = jnp.where(finite, g_trial, 0.0)
 
     # -- accepted: update B, test convergence, choose the next direction -------
-    hessian_new = jnp.where(first, state.hessian, _bfgs_update(state.hessian, move, g_trial - g, state.fresh))
+    hessian_new = jnp.where(first, state.hessian, bfgs_update(state.hessian, move, g_trial - g, state.fresh))
     iterations = jnp.where(first, state.iterations, state.iterations + 1)
     pg = projected_gradient_norm(state.trial, g_trial, lower, upper)
     small_change = ~first & ((f - f_trial) <= config.ftol * (1.0 + jnp.abs(f_trial)))

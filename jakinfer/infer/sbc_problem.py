@@ -17,8 +17,8 @@ gives a solvable, well-behaved problem): `k_act`, `k_inact`, `k_phos`; fixed:
 `k_dephos = 0.5`. `Ra` has the closed form `k_act / (k_act + k_inact) (1 -
 exp(-(k_act + k_inact) t))` (an independent check of the simulation).
 
-`write_receptor_problem` writes it as PEtab v1 files (SBML from libsbml, TSV
-tables); its measurement values are the simulation at the nominal parameters
+`write_receptor_problem` writes it as PEtab v1 files (SBML and TSV tables through
+`jakinfer.io.export`); its measurement values are the simulation at the nominal parameters
 (by SciPy's `solve_ivp`, independent of jakinfer) plus seeded noise.
 """
 
@@ -27,8 +27,10 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-import libsbml
 import numpy as np
+import pandas as pd
+
+from jakinfer.io.export import PetabTables, rate_rule_sbml, write_petab_folder
 
 TIMES = np.array([0.5, 1.0, 2.0, 3.0, 5.0, 8.0, 12.0, 16.0])
 SIGMA = 0.05
@@ -49,31 +51,7 @@ _INITIAL = {"R": 1.0, "Ra": 0.0, "pS": 0.0}
 
 def receptor_sbml() -> str:
     """The SBML (Level 3 Version 2) text of the model, with rate rules."""
-    document = libsbml.SBMLDocument(3, 2)
-    model = document.createModel()
-    model.setId("receptor_pstat")
-    compartment = model.createCompartment()
-    compartment.setId("cell")
-    compartment.setSize(1.0)
-    compartment.setConstant(True)
-    for species_id, initial in _INITIAL.items():
-        species = model.createSpecies()
-        species.setId(species_id)
-        species.setCompartment("cell")
-        species.setInitialAmount(initial)
-        species.setHasOnlySubstanceUnits(True)
-        species.setBoundaryCondition(False)
-        species.setConstant(False)
-    for parameter_id, value in {**NOMINAL, "k_dephos": K_DEPHOS, "L": 1.0}.items():
-        parameter = model.createParameter()
-        parameter.setId(parameter_id)
-        parameter.setValue(value)
-        parameter.setConstant(True)
-    for species_id, formula in _RATE_RULES.items():
-        rule = model.createRateRule()
-        rule.setVariable(species_id)
-        rule.setMath(libsbml.parseL3Formula(formula))
-    return libsbml.writeSBMLToString(document)
+    return rate_rule_sbml("receptor_pstat", _INITIAL, _RATE_RULES, {**NOMINAL, "k_dephos": K_DEPHOS, "L": 1.0})
 
 
 def reference_solution(k_act: float, k_inact: float, k_phos: float, times: np.ndarray = TIMES) -> np.ndarray:
@@ -96,41 +74,29 @@ def write_receptor_problem(directory: str | Path, seed: int = 0) -> Path:
     Measurements: the reference solution at `NOMINAL` plus N(0, SIGMA) noise
     from `numpy.random.default_rng(seed)`.
     """
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    (directory / "model.xml").write_text(receptor_sbml(), encoding="utf-8")
     states = reference_solution(**NOMINAL)
-    rng = np.random.default_rng(seed)
-    noise = rng.normal(0.0, SIGMA, size=(2, TIMES.size))
-    rows = ["observableId\tsimulationConditionId\tmeasurement\ttime\tnoiseParameters"]
-    for k, (observable, column) in enumerate((("pS_obs", 2), ("Ra_obs", 1))):
-        for i, t in enumerate(TIMES):
-            rows.append(f"{observable}\tstim\t{float(states[i, column] + noise[k, i])!r}\t{float(t)!r}\t{SIGMA!r}")
-    (directory / "measurements.tsv").write_text("\n".join(rows) + "\n", encoding="utf-8")
-    (directory / "conditions.tsv").write_text("conditionId\tL\nstim\t1.0\n", encoding="utf-8")
-    (directory / "observables.tsv").write_text(
-        "observableId\tobservableName\tobservableFormula\tnoiseFormula\n"
-        "pS_obs\tpSTAT\tpS\tnoiseParameter1_pS_obs\n"
-        "Ra_obs\tactive receptor\tRa\tnoiseParameter1_Ra_obs\n",
-        encoding="utf-8",
-    )
-    lines = ["parameterId\tparameterScale\tlowerBound\tupperBound\tnominalValue\testimate\t"
-             "objectivePriorType\tobjectivePriorParameters"]
-    for parameter_id, nominal in NOMINAL.items():
-        lower, upper = BOUNDS[parameter_id]
-        lines.append(f"{parameter_id}\tlog10\t{lower!r}\t{upper!r}\t{nominal!r}\t1\tparameterScaleNormal\t"
-                     f"{math.log10(nominal)!r};{PRIOR_SD!r}")
-    lines.append(f"k_dephos\tlin\t0.01\t10\t{K_DEPHOS!r}\t0\t\t")
-    (directory / "parameters.tsv").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    yaml_path = directory / "receptor_pstat.yaml"
-    yaml_path.write_text(
-        "format_version: 1\n"
-        "parameter_file: parameters.tsv\n"
-        "problems:\n"
-        "- sbml_files: [model.xml]\n"
-        "  condition_files: [conditions.tsv]\n"
-        "  observable_files: [observables.tsv]\n"
-        "  measurement_files: [measurements.tsv]\n",
-        encoding="utf-8",
-    )
-    return yaml_path
+    noise = np.random.default_rng(seed).normal(0.0, SIGMA, size=(2, TIMES.size))
+    measurements = pd.DataFrame([
+        {"observableId": observable, "simulationConditionId": "stim",
+         "measurement": repr(float(states[i, column] + noise[k, i])), "time": repr(float(t)),
+         "noiseParameters": repr(SIGMA)}
+        for k, (observable, column) in enumerate((("pS_obs", 2), ("Ra_obs", 1)))
+        for i, t in enumerate(TIMES)
+    ])
+    observables = pd.DataFrame({
+        "observableId": ["pS_obs", "Ra_obs"], "observableName": ["pSTAT", "active receptor"],
+        "observableFormula": ["pS", "Ra"], "noiseFormula": ["noiseParameter1_pS_obs", "noiseParameter1_Ra_obs"],
+    })
+    parameters = pd.DataFrame(
+        [{"parameterId": parameter_id, "parameterScale": "log10", "lowerBound": repr(BOUNDS[parameter_id][0]),
+          "upperBound": repr(BOUNDS[parameter_id][1]), "nominalValue": repr(nominal), "estimate": "1",
+          "objectivePriorType": "parameterScaleNormal",
+          "objectivePriorParameters": f"{math.log10(nominal)!r};{PRIOR_SD!r}"}
+         for parameter_id, nominal in NOMINAL.items()]
+        + [{"parameterId": "k_dephos", "parameterScale": "lin", "lowerBound": "0.01", "upperBound": "10",
+            "nominalValue": repr(K_DEPHOS), "estimate": "0", "objectivePriorType": "",
+            "objectivePriorParameters": ""}])
+    conditions = pd.DataFrame({"conditionId": ["stim"], "L": ["1.0"]})
+    tables = PetabTables(parameters=parameters, observables=observables, conditions=conditions,
+                         measurements=measurements)
+    return write_petab_folder(directory, receptor_sbml(), tables, yaml_name="receptor_pstat.yaml")

@@ -6,7 +6,10 @@
   `SymbolicModel` becomes species with rate rules (`dx/dt` as written), its
   derived expressions assignment rules. Formulas are written as libsbml ASTs
   built node by node from sympy (no formula strings are parsed).
-* `write_petab`: the SBML file, the four PEtab tables and the YAML file.
+* `rate_rule_sbml`: SBML of species with rate rules given as formula strings
+  (small hand-written models: calibration problems, test fixtures).
+* `write_petab` / `write_petab_folder`: the SBML file, the four PEtab tables and
+  the YAML file.
 * `petab_formula`: a sympy expression in PEtab math syntax (time as `time`,
   floats written so that they read back exactly).
 
@@ -15,6 +18,7 @@ Both forms read back with `jakinfer.io.sbml.read_sbml` into the same equations.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -31,6 +35,7 @@ if TYPE_CHECKING:
     from jakinfer.model.dsl import ReactionNetwork
 
 _SBML_LEVEL, _SBML_VERSION = 3, 2
+_TABLE_KEYS = ("parameters", "observables", "conditions", "measurements")
 
 
 @dataclass(frozen=True)
@@ -219,10 +224,11 @@ class _Document:
         rule.setVariable(variable)
         self._check(rule.setMath(sympy_to_ast(expression)), f"the assignment rule of {variable!r}")
 
-    def rate_rule(self, variable: str, expression: sp.Expr) -> None:
+    def rate_rule(self, variable: str, expression: sp.Expr | libsbml.ASTNode) -> None:
         rule = self.model.createRateRule()
         rule.setVariable(variable)
-        self._check(rule.setMath(sympy_to_ast(expression)), f"the rate rule of {variable!r}")
+        math = expression if isinstance(expression, libsbml.ASTNode) else sympy_to_ast(expression)
+        self._check(rule.setMath(math), f"the rate rule of {variable!r}")
 
     def reaction(self, reaction_id: str, reactants, products, modifiers, flux: sp.Expr) -> None:
         r = self.model.createReaction()
@@ -264,6 +270,43 @@ def sbml_string(model: SymbolicModel | ReactionNetwork) -> str:
     if isinstance(model, SymbolicModel):
         return _symbolic_sbml(model)
     raise TypeError(f"expected a ReactionNetwork or SymbolicModel, got {type(model).__name__}")
+
+
+def rate_rule_sbml(model_id: str, species: Mapping[str, float], rate_rules: Mapping[str, str],
+                   parameters: Mapping[str, float], *, compartment: str = "cell") -> str:
+    """SBML Level 3 Version 2 text of a model written as rate rules in formula strings.
+
+    Every species lives in one compartment of size 1 (so amounts and
+    concentrations coincide) and has one rate rule.
+
+    Args:
+        model_id: the SBML model id.
+        species: species id -> initial value.
+        rate_rules: species id -> `d species / dt` in SBML L3 infix syntax (parsed by
+            libsbml; no Python evaluation).
+        parameters: global constant parameter id -> value.
+        compartment: the compartment id.
+
+    Raises:
+        UnsupportedFeatureError: an id SBML cannot hold, a formula libsbml cannot
+            parse, or a species without a rate rule.
+    """
+    missing = set(species) ^ set(rate_rules)
+    if missing:
+        raise UnsupportedFeatureError(f"species and rate rules must match one to one; unmatched: {sorted(missing)}")
+    document = _Document(model_id)
+    document.compartment(compartment, 1.0)
+    for parameter_id, value in parameters.items():
+        document.parameter(parameter_id, value)
+    for species_id, initial in species.items():
+        document.species(species_id, compartment, sp.Float(initial))
+    for species_id, formula in rate_rules.items():
+        math = libsbml.parseL3Formula(formula)
+        if math is None:
+            raise UnsupportedFeatureError(
+                f"libsbml cannot parse the rate rule of {species_id!r}, {formula!r}: {libsbml.getLastParseL3Error()}")
+        document.rate_rule(species_id, math)
+    return document.text()
 
 
 def write_sbml(model: SymbolicModel | ReactionNetwork, path: str | Path) -> Path:
@@ -340,8 +383,6 @@ def write_petab(directory: str | Path, model: SymbolicModel | ReactionNetwork, t
     Returns:
         the YAML path.
     """
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
     files = {
         "sbml": f"model_{name}.xml",
         "parameters": f"parameters_{name}.tsv",
@@ -349,8 +390,29 @@ def write_petab(directory: str | Path, model: SymbolicModel | ReactionNetwork, t
         "conditions": f"conditions_{name}.tsv",
         "measurements": f"measurements_{name}.tsv",
     }
-    write_sbml(model, directory / files["sbml"])
-    for key in ("parameters", "observables", "conditions", "measurements"):
+    return write_petab_folder(directory, sbml_string(model), tables, files=files, yaml_name=f"{name}.yaml")
+
+
+def write_petab_folder(directory: str | Path, sbml: str, tables: PetabTables, *,
+                       files: Mapping[str, str] | None = None, yaml_name: str = "problem.yaml") -> Path:
+    """Write a one-model PEtab v1 problem from SBML text and its four tables.
+
+    Args:
+        directory: the folder (created if missing).
+        sbml: the SBML text.
+        tables: the tables; each is written as TSV without an index.
+        files: file names by key (`sbml`, `parameters`, `observables`,
+            `conditions`, `measurements`); default `model.xml` and `<key>.tsv`.
+        yaml_name: the YAML file's name.
+
+    Returns:
+        the YAML path.
+    """
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    files = {"sbml": "model.xml", **{key: f"{key}.tsv" for key in _TABLE_KEYS}, **(files or {})}
+    (directory / files["sbml"]).write_text(sbml, encoding="utf-8")
+    for key in _TABLE_KEYS:
         table: pd.DataFrame = getattr(tables, key)
         table.to_csv(directory / files[key], sep="\t", index=False, lineterminator="\n")
     content = {
@@ -363,6 +425,6 @@ def write_petab(directory: str | Path, model: SymbolicModel | ReactionNetwork, t
             "measurement_files": [files["measurements"]],
         }],
     }
-    yaml_path = directory / f"{name}.yaml"
+    yaml_path = directory / yaml_name
     yaml_path.write_text(yaml.safe_dump(content, sort_keys=False), encoding="utf-8")
     return yaml_path

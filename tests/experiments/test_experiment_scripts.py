@@ -29,7 +29,7 @@ EXPERIMENTS = Path(__file__).resolve().parents[2] / "experiments"
 BOEHM_NLLH = 138.2219969
 BOEHM_IDS = ("Epo_degradation_BaF3", "k_exp_hetero", "k_exp_homo", "k_imp_hetero", "k_imp_homo", "k_phos",
              "sd_pSTAT5A_rel", "sd_pSTAT5B_rel", "sd_rSTAT5A_rel")
-SCRIPT_TIMEOUT_S = 1800
+SCRIPT_TIMEOUT_S = 3600
 
 
 def _load_run_all():
@@ -137,11 +137,82 @@ def check_swameye_fit(out: Path) -> None:
         assert (out / stem).is_file()
 
 
+def check_jak_inhibitor_dose_response(out: Path) -> None:
+    """Relative pSTAT5 readouts: 1 without inhibitor, falling with the dose towards 0
+    (median and bands ordered); the catalogue's absent tofacitinib JAK2 IC50 is
+    reported, not filled in; the cellular ruxolitinib potency shifts the curve right."""
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["failed_solves"] == 0 and summary["assumptions"]
+    assert any(s.startswith("tofacitinib") for s in summary["skipped"])
+    table = pd.read_csv(out / "dose_response.csv")
+    for (_, _), rows in table.groupby(["label", "readout"]):
+        rows = rows.sort_values("dose_nM")
+        np.testing.assert_allclose(rows["median"].iloc[0], 1.0, rtol=1e-9)
+        assert np.all(np.diff(rows["median"]) <= 1e-6) and rows["median"].iloc[-1] < 0.05
+        assert np.all(rows["lower_90"] <= rows["median"] + 1e-12) and np.all(rows["median"] <= rows["upper_90"] + 1e-12)
+    half = pd.read_csv(out / "readout_ic50.csv").set_index("label")
+    enzymatic = half.loc[half["assay"] == "enzymatic", "auc_half_dose_nM_median"]
+    cellular = half.loc[half["assay"] == "cellular", "auc_half_dose_nM_median"]
+    assert cellular.min() > enzymatic.max() and np.all(half["auc_half_dose_nM_median"] > half["jak2_ic50_nM"])
+
+
+SWAMEYE_NLLH = -71.05901753811617
+"""Negative log-likelihood at the Swameye collection's optimum (tests/model/test_library.py)."""
+
+
+def check_swameye_profiles(out: Path) -> None:
+    """Quick mode profiles p1, p3, p4 from a one-start multistart at the collection's optimum."""
+    record = json.loads((out / "summary.json").read_text())
+    assert record["optimum_nllh"] <= SWAMEYE_NLLH + 1e-3
+    summary = pd.read_csv(out / "profile_summary.csv").set_index("parameter")
+    assert tuple(summary.index) == ("p1", "p3", "p4")
+    for parameter in ("p1", "p3", "p4"):  # phosphorylation, import and cycling rates: well determined
+        row = summary.loc[parameter]
+        assert row["identifiability"] == "identifiable"
+        assert row["ci_lower"] < row["estimate"] < row["ci_upper"]
+    intervals = pd.read_csv(out / "profile_intervals.csv").set_index("parameter")
+    np.testing.assert_allclose(intervals["ci_lower_linear"], 10 ** summary["ci_lower"], rtol=1e-8)
+    points = pd.read_csv(out / "profiles.csv")
+    assert points["delta"].min() >= -1e-6  # the profile never beats the optimum
+    for stem in ("profiles.png", "profiles.pdf", "multistart/multistart.csv"):
+        assert (out / stem).is_file()
+
+
+def check_swameye_model_comparison(out: Path) -> None:
+    """Both models sampled from their MAP; WAIC recomputed by hand from each saved posterior;
+    the data favour nuclear cycling by far (the model without it cannot bring STAT5 back)."""
+    import arviz as az
+    from scipy.special import logsumexp
+
+    record = json.loads((out / "comparison.json").read_text())
+    assert record["map"]["cycling"]["negative_log_likelihood"] <= SWAMEYE_NLLH + 1e-3
+    assert record["map"]["no_cycling"]["negative_log_likelihood"] > SWAMEYE_NLLH + 50
+    table = pd.read_csv(out / "comparison.csv")
+    assert len(table) == 4 and set(table["model"]) == {"cycling", "no_cycling"}
+    assert np.all(np.isfinite(table["elpd"]))
+    for name in ("cycling", "no_cycling"):
+        check_run_directory(out / name / "run", chains=2, draws=30)
+        idata = az.from_netcdf(str(out / name / "run" / "posterior.nc"))
+        log_likelihood = idata.log_likelihood["y"].values.reshape(-1, 46)
+        waic = np.sum(logsumexp(log_likelihood, axis=0) - np.log(log_likelihood.shape[0])
+                      - log_likelihood.var(axis=0))
+        row = table[(table["criterion"] == "waic") & (table["model"] == name)]
+        assert row["elpd"].item() == pytest.approx(waic, rel=1e-9)
+    assert record["best_by_loo"] == "cycling"
+    loo = table[table["criterion"] == "loo"].set_index("model")
+    assert loo.loc["no_cycling", "elpd_diff"] > 20
+    for stem in ("model_comparison.png", "model_comparison.pdf", "pointwise.csv"):
+        assert (out / stem).is_file()
+
+
 SPECIFIC = {
     "boehm_multistart": check_boehm_multistart,
     "boehm_profiles": check_boehm_profiles,
     "boehm_nuts": check_boehm_nuts,
     "swameye_fit": check_swameye_fit,
+    "swameye_profiles": check_swameye_profiles,
+    "swameye_model_comparison": check_swameye_model_comparison,
+    "jak_inhibitor_dose_response": check_jak_inhibitor_dose_response,
 }
 
 

@@ -1,9 +1,9 @@
 """Small PEtab problems with known answers, written to a temporary folder.
 
-Each builder writes an SBML model (with libsbml: species with rate rules, global
-parameters) and the four PEtab tables, and returns the YAML path. Kept in the
-test tree on purpose: the tests of `jakinfer.infer` must not depend on other
-test helpers.
+Each builder writes an SBML model (species with rate rules, global parameters,
+through `jakinfer.io.export.rate_rule_sbml`) and the four PEtab tables, and
+returns the YAML path. Kept in the test tree on purpose: the tests of
+`jakinfer.infer` must not depend on other test helpers.
 """
 
 from __future__ import annotations
@@ -15,71 +15,26 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-import libsbml
 import numpy as np
 import pandas as pd
-import yaml
 
+from jakinfer.io.export import PetabTables, rate_rule_sbml, write_petab_folder
 from jakinfer.problem import Problem
 
 NOISE_SIGMA = 0.5
 """Known noise standard deviation of the linear-Gaussian toy."""
 
 
-def write_sbml(path: Path, species: dict[str, float], rate_rules: dict[str, str],
-               parameters: dict[str, float]) -> None:
-    """An SBML L3V2 model: `species` (id -> initial amount), one rate rule per
-    species (id -> infix formula), global `parameters` (id -> default)."""
-    document = libsbml.SBMLDocument(3, 2)
-    model = document.createModel()
-    model.setId("toy")
-    compartment = model.createCompartment()
-    compartment.setId("cell")
-    compartment.setSize(1.0)
-    compartment.setConstant(True)
-    for species_id, initial in species.items():
-        s = model.createSpecies()
-        s.setId(species_id)
-        s.setCompartment("cell")
-        s.setInitialAmount(initial)
-        s.setHasOnlySubstanceUnits(True)
-        s.setBoundaryCondition(False)
-        s.setConstant(False)
-    for parameter_id, value in parameters.items():
-        p = model.createParameter()
-        p.setId(parameter_id)
-        p.setValue(value)
-        p.setConstant(True)
-    for species_id, formula in rate_rules.items():
-        rule = model.createRateRule()
-        rule.setVariable(species_id)
-        rule.setMath(libsbml.parseL3Formula(formula))
-    text = libsbml.writeSBMLToString(document)
-    path.write_text(text, encoding="utf-8")
-
-
 def write_petab(folder: Path, *, sbml: tuple[dict, dict, dict], parameters: pd.DataFrame,
                 observables: pd.DataFrame, measurements: pd.DataFrame) -> Path:
-    """Write a one-condition PEtab v1 problem into `folder`; returns the YAML path."""
-    folder.mkdir(parents=True, exist_ok=True)
-    write_sbml(folder / "model.xml", *sbml)
-    parameters.to_csv(folder / "parameters.tsv", sep="\t", index=False)
-    observables.to_csv(folder / "observables.tsv", sep="\t", index=False)
-    measurements.to_csv(folder / "measurements.tsv", sep="\t", index=False)
-    pd.DataFrame({"conditionId": ["c0"]}).to_csv(folder / "conditions.tsv", sep="\t", index=False)
-    content = {
-        "format_version": 1,
-        "parameter_file": "parameters.tsv",
-        "problems": [{
-            "sbml_files": ["model.xml"],
-            "condition_files": ["conditions.tsv"],
-            "measurement_files": ["measurements.tsv"],
-            "observable_files": ["observables.tsv"],
-        }],
-    }
-    path = folder / "problem.yaml"
-    path.write_text(yaml.safe_dump(content), encoding="utf-8")
-    return path
+    """Write a one-condition PEtab v1 problem into `folder`; returns the YAML path.
+
+    `sbml` is `(species, rate_rules, parameters)` for `rate_rule_sbml`: species id ->
+    initial amount, species id -> infix rate formula, parameter id -> default.
+    """
+    tables = PetabTables(parameters=parameters, observables=observables,
+                         conditions=pd.DataFrame({"conditionId": ["c0"]}), measurements=measurements)
+    return write_petab_folder(folder, rate_rule_sbml("toy", *sbml), tables)
 
 
 def _measurements(observable_id: str, times: np.ndarray, values: np.ndarray) -> pd.DataFrame:

@@ -2,8 +2,11 @@
 
 References are independent of the optimisers: box-constrained quadratics are
 solved by enumerating active sets (KKT conditions); the decay toy's optimum
-comes from scipy's curve_fit on the analytic solution `s exp(-k t)`.
-Compile count: one program per objective (pure-JAX quadratics, the decay toy).
+comes from scipy's curve_fit on the analytic solution `s exp(-k t)`; Boehm's
+from the published benchmark value.
+Compile count: one program per objective and optimiser (pure-JAX quadratics, the
+decay toy; one Fisher-trust-region program for the quick Boehm test).
+The Fisher-scoring optimiser's own tests are in test_fisher_trust_region.py.
 """
 
 from __future__ import annotations
@@ -16,7 +19,9 @@ import pytest
 from scipy.optimize import curve_fit
 
 from jakinfer.errors import InputError
+from jakinfer.infer.fisher import NoiseTerms
 from jakinfer.infer.optimize import (
+    FisherTrustRegion,
     MultistartResult,
     Objective,
     ObjectiveKind,
@@ -42,8 +47,16 @@ def _quadratic(x):
     return 0.5 * r @ (jnp.asarray(A) @ r)
 
 
+def _quadratic_terms(x):
+    """The quadratic as least squares, `|L'(x - C)|^2 / 2` with `A = L L'`: locations
+    `L'x`, unit scales, so its Fisher information is `A` itself."""
+    factor = jnp.asarray(np.linalg.cholesky(A).T)
+    return _quadratic(x), factor @ x, jnp.ones(3)
+
+
 QUADRATIC = Objective(_quadratic, ObjectiveKind.NEGATIVE_LOG_LIKELIHOOD, ("u", "v", "w"),
-                      np.array([-1.0, -1.0, -1.0]), np.array([1.0, 1.0, 1.0]))
+                      np.array([-1.0, -1.0, -1.0]), np.array([1.0, 1.0, 1.0]),
+                      noise=NoiseTerms(_quadratic_terms, np.full(3, 2.0)))
 
 
 def _box_qp_solution(lower, upper):
@@ -69,8 +82,9 @@ def _box_qp_solution(lower, upper):
     raise AssertionError("no KKT point found")
 
 
-@pytest.mark.parametrize("optimizer", [ProjectedBFGS(gtol=1e-10), ScipyLBFGSB(gtol=1e-10)],
-                         ids=["projected_bfgs", "scipy"])
+@pytest.mark.parametrize("optimizer", [ProjectedBFGS(gtol=1e-10), ScipyLBFGSB(gtol=1e-10),
+                                       FisherTrustRegion(decrement_tol=1e-20)],
+                         ids=["projected_bfgs", "scipy", "fisher_trust_region"])
 def test_box_quadratic_matches_kkt_solution(optimizer):
     """Two bounds active at the solution, then one coordinate pinned (lower == upper)."""
     lower, upper = QUADRATIC.lower, QUADRATIC.upper
@@ -165,7 +179,7 @@ def test_decay_multistart_finds_the_least_squares_optimum(decay_multistart):
     assert result.success_fraction(nllh, tolerance=1e-6) >= 0.75
     assert np.all(np.diff(result.fval) >= 0)
     assert sorted(result.start_index.tolist()) == list(range(8))
-    assert result.metadata["n_starts"] == 8 and result.metadata["optimizer"]["type"] == "ProjectedBFGS"
+    assert result.metadata["n_starts"] == 8 and result.metadata["optimizer"]["type"] == "FisherTrustRegion"
 
 
 def test_multistart_result_round_trips_through_disk(decay_multistart, tmp_path):
@@ -203,6 +217,27 @@ def boehm():
     return Problem.from_petab(resolve_problem_path("boehm2014"))
 
 
+BOEHM_STARTS = (10, 13, 31, 35, 37)
+"""Rows of the 100-start Latin hypercube with seed 0 (experiments/boehm_multistart.py)
+from which FisherTrustRegion reaches the optimum. 10 and 13 start without signal
+(with the noise parameters at their best values the nllh there is the no-signal
+plateau's 249.746); from 10, projected BFGS stalls on that plateau."""
+
+
+def test_boehm_fisher_trust_region_reaches_the_optimum_from_plateau_starts(boehm):
+    """Five starts (one compiled program, batch size 1) reach the published optimum within 1e-3."""
+    objective = Objective.from_problem(boehm, ObjectiveKind.NEGATIVE_LOG_LIKELIHOOD)
+    starts = sample_starts(objective.lower, objective.upper, 100, seed=0)[list(BOEHM_STARTS)]
+    result = multistart(boehm, objective=ObjectiveKind.NEGATIVE_LOG_LIKELIHOOD, n_starts=5, seed=0,
+                        starts=starts)
+    assert result.metadata["optimizer"]["type"] == "FisherTrustRegion"
+    assert result.reached(BOEHM_NLLH, 1e-3).all(), result.summary(BOEHM_NLLH)
+    assert result.best_fval >= BOEHM_NLLH - 1e-3
+    assert all(ExitStatus(int(s)).converged for s in result.status), result.message
+    at_bounds = dict(zip(result.parameter_ids, result.best_x, strict=True))
+    assert at_bounds["k_exp_hetero"] == -5.0 and at_bounds["k_imp_homo"] == 5.0
+
+
 @pytest.mark.slow
 def test_boehm_quick_multistart_reaches_published_optimum(boehm):
     result = multistart(boehm, objective=ObjectiveKind.NEGATIVE_LOG_LIKELIHOOD, n_starts=10, seed=0)
@@ -212,9 +247,13 @@ def test_boehm_quick_multistart_reaches_published_optimum(boehm):
 
 @pytest.mark.slow
 @pytest.mark.xfail(strict=True, reason=(
-    "issue 4 asks >= 20 % of 100 starts; measured 11 % (ProjectedBFGS) and 5 % (scipy L-BFGS-B) "
-    "on the same starts: ~46 % start on the no-signal plateau (nllh 249.746). Needs a "
-    "Fisher-information / fides-style hybrid optimiser."))
+    "issue 4 asks >= 20 % of 100 starts; measured with seed 0 (seed 1): 13 % (15 %) with "
+    "FisherTrustRegion, 11 % (7 %) with ProjectedBFGS, 5 % (seed 0) with scipy L-BFGS-B. Fisher "
+    "scoring leaves the no-signal plateau nllh 249.746 (8 of 100 starts stall there, against 46 "
+    "for BFGS), but most starts end in the local optima 149.588 / 147.544: which one is decided "
+    "by the side on which the poorly determined k_exp_hetero starts (from the 149.588 optimum "
+    "with k_exp_hetero moved to <= -3 the optimiser reaches 138.222, from >= -1 it returns; "
+    "the straight line between the optima rises to nllh 169)."))
 def test_boehm_full_multistart_success_fraction(boehm):
     """The full check of experiments/boehm_multistart.py: >= 20 % of 100 starts."""
     result = multistart(boehm, objective=ObjectiveKind.NEGATIVE_LOG_LIKELIHOOD, n_starts=100, seed=0)

@@ -10,8 +10,9 @@ import pytest
 import sympy as sp
 from petab.v1.math import sympify_petab
 
+from jakinfer.errors import UnsupportedFeatureError
 from jakinfer.io.bundled import data_path
-from jakinfer.io.export import petab_formula, sbml_string, write_petab
+from jakinfer.io.export import petab_formula, rate_rule_sbml, sbml_string, write_petab
 from jakinfer.io.sbml import read_sbml, read_sbml_string
 from jakinfer.io.tidy import tidy_from_frames
 from jakinfer.model.codegen import evaluate
@@ -64,6 +65,27 @@ def test_symbolic_model_round_trips_through_sbml_rate_rules():
                             strict=True):
         np.testing.assert_allclose(values(theirs), values(mine), rtol=1e-14)
     np.testing.assert_allclose(values(again.expressions["u"]), values(model.expressions["u"]), rtol=1e-15)
+
+
+def test_rate_rule_sbml_reads_back_as_the_formulas():
+    text = rate_rule_sbml("decay", {"x": 1.5, "y": 0.0}, {"x": "-k * x", "y": "k * x - 2 * y^2"}, {"k": 0.25})
+    model = read_sbml_string(text)
+    assert model.state_ids == ("x", "y")
+    assert dict(zip(model.parameter_ids, model.parameter_defaults, strict=True)) == {"cell": 1.0, "k": 0.25}
+    assert [float(v) for v in model.initial_values] == [1.5, 0.0]
+    points = [{"x": 0.7, "y": 0.3, "k": 0.25, TIME.name: 0.0}, {"x": 2.0, "y": 1.1, "k": 3.0, TIME.name: 1.0}]
+    np.testing.assert_allclose(values(model.rhs[0], points), [-0.25 * 0.7, -3.0 * 2.0], rtol=1e-15)
+    np.testing.assert_allclose(values(model.rhs[1], points), [0.25 * 0.7 - 2 * 0.09, 3.0 * 2.0 - 2 * 1.21],
+                               rtol=1e-15)
+
+
+@pytest.mark.parametrize(("species", "rules", "message"), [
+    ({"x": 1.0}, {"x": "-k *"}, "cannot parse the rate rule of 'x'"),
+    ({"x": 1.0, "y": 0.0}, {"x": "-k * x"}, "unmatched: \\['y'\\]"),
+])
+def test_rate_rule_sbml_rejects_bad_formulas_and_missing_rules(species, rules, message):
+    with pytest.raises(UnsupportedFeatureError, match=message):
+        rate_rule_sbml("m", species, rules, {"k": 1.0})
 
 
 def random_points(model: SymbolicModel, n: int = 5, seed: int = 0) -> list[dict]:

@@ -7,6 +7,8 @@
   Benchmark-Models-PEtab branch `model_Swameye_PNAS2003`, commit
   5f667de8362a76b51133c19e7699587415b9caf3, made with the parameter values of
   that branch's SBML file), and a MAP fit that reaches the collection's optimum.
+* swameye2003 without nuclear cycling: the equations differ from the cycling
+  model's by exactly the export flux, and the likelihood ignores p4.
 """
 
 from __future__ import annotations
@@ -156,3 +158,50 @@ def test_swameye_map_fit_reaches_the_collection_optimum(swameye):
         best = min(best, result.fun)
     print(f"best negative log-likelihood {best!r} (reference {SWAMEYE_REFERENCE_NLLH!r})")
     assert best <= SWAMEYE_REFERENCE_NLLH + 1e-6
+
+
+# -- swameye2003 without nuclear cycling -------------------------------------------------
+
+
+def test_swameye_without_cycling_differs_only_by_the_export_reaction():
+    """Same compartments, species, parameters, inputs and observables; the reactions
+    less `export`; and the right-hand side differs by exactly the export flux
+    `nuc * p4 * nSTAT5` (leaving nSTAT5, entering STAT), checked at random points."""
+    cycling, no_cycling = swameye2003.network(), swameye2003.network(nuclear_cycling=False)
+    assert no_cycling.name == swameye2003.NAME_WITHOUT_CYCLING != cycling.name
+    for attribute in ("compartments", "species_list", "parameters", "inputs", "observables"):
+        assert getattr(no_cycling, attribute) == getattr(cycling, attribute), attribute
+    assert no_cycling.reactions == tuple(r for r in cycling.reactions if r.id != "export")
+    assert [r.id for r in cycling.reactions if r not in no_cycling.reactions] == ["export"]
+
+    a, b = cycling.to_symbolic(), no_cycling.to_symbolic()
+    assert a.state_ids == b.state_ids and a.parameter_ids == b.parameter_ids
+    rng = np.random.default_rng(2003)
+    for _ in range(5):
+        point = {name: rng.uniform(0.1, 3.0) for name in (*a.state_ids, *a.parameter_ids)}
+        point.update(cyt=1.4, nuc=0.45, **{f"sp{i}": rng.uniform(0.1, 1.0) for i in range(1, 6)},
+                     **{TIME.name: rng.uniform(0, 60)})
+        export = 0.45 * point["p4"] * point["nSTAT5"]  # amount / min
+        expected = {"STAT": export / 1.4, "nSTAT5": -export / 0.45}
+        for state, rhs_a, rhs_b in zip(a.state_ids, a.rhs, b.rhs, strict=True):
+            difference = float(evaluate(rhs_a, point)) - float(evaluate(rhs_b, point))
+            assert difference == pytest.approx(expected.get(state, 0.0), rel=1e-12, abs=1e-12), state
+
+
+def test_swameye_without_cycling_has_a_finite_likelihood_blind_to_p4(swameye):
+    """Same 46 measurements; finite log-likelihood at the cycling model's optimum, far
+    worse there (without export the total cytoplasmic STAT5 cannot recover), and
+    independent of p4, which only moves STAT5 inside the nucleus."""
+    no_cycling = swameye2003.problem(nuclear_cycling=False)
+    np.testing.assert_array_equal(no_cycling.measurements.values, swameye.measurements.values)
+    np.testing.assert_array_equal(no_cycling.measurements.times, swameye.measurements.times)
+    assert no_cycling.parameters.ids == swameye.parameters.ids
+    theta = no_cycling.nominal_theta
+    nllh = no_cycling.negative_log_likelihood(theta)
+    assert math.isfinite(nllh) and nllh > SWAMEYE_REFERENCE_NLLH + 100
+    p4 = no_cycling.parameters.ids.index("p4")
+    for shift in (-2.0, 1.5):
+        moved = theta.copy()
+        moved[p4] += shift
+        # equal up to the solver's tolerance (rtol 1e-8): the nuclear states share the step-size control
+        assert no_cycling.negative_log_likelihood(moved) == pytest.approx(nllh, rel=1e-7)

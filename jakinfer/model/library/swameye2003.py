@@ -38,6 +38,20 @@ standard deviation of pEpoR is estimated (`sd_pEpoR_au`). Fourteen estimated
 parameters (p1..p4, sp1..sp5, offsets, scales, sd_pEpoR_au), log10 scale,
 bounds 1e-5..1e3; the defaults are the collection's optimum (the parameter table
 of Benchmark-Models-PEtab branch `model_Swameye_PNAS2003`).
+
+Candidate model without nuclear cycling (`network(nuclear_cycling=False)`, the
+alternative Swameye et al. rejected): the `export` reaction `nSTAT5 -> STAT` is
+removed, so STAT5 that entered the nucleus stays there. Only two equations
+change,
+
+    d STAT/dt          = - p1 pEpoR(t) STAT
+    d nSTAT5/dt        = p4 nSTAT4
+
+the data, observables, parameters, bounds and defaults are those above. In this
+model the nuclear states feed back on nothing that is measured, so `p4` (which
+now only sets the nuclear dissociation and delay) does not change the likelihood:
+it is structurally non-identifiable and its posterior is its prior. Model
+comparison: `jakinfer.compare`, `experiments/swameye_model_comparison.py`.
 """
 
 from __future__ import annotations
@@ -74,9 +88,23 @@ ESTIMATED = {
 """Estimated parameters at the benchmark collection's optimum (linear scale)."""
 
 
-def network() -> ReactionNetwork:
-    """The model as a `ReactionNetwork` (parameters at the collection's optimum)."""
-    net = (ReactionNetwork("swameye2003", description=__doc__ or "")
+NAME_WITHOUT_CYCLING = "swameye2003_no_cycling"
+"""Network (and problem) name of the candidate model without nuclear cycling."""
+
+
+def network(*, nuclear_cycling: bool = True) -> ReactionNetwork:
+    """The model as a `ReactionNetwork` (parameters at the collection's optimum).
+
+    Args:
+        nuclear_cycling: with the `export` reaction `nSTAT5 -> STAT` (Swameye et
+            al.'s model, named `swameye2003`); False drops it (the candidate
+            without cycling, named `swameye2003_no_cycling`; see the module
+            docstring).
+    """
+    if not isinstance(nuclear_cycling, bool):
+        raise TypeError(f"nuclear_cycling must be True or False, got {nuclear_cycling!r}")
+    name = "swameye2003" if nuclear_cycling else NAME_WITHOUT_CYCLING
+    net = (ReactionNetwork(name, description=__doc__ or "")
            .compartment("cyt", 1.4).compartment("nuc", 0.45)
            .parameter("init_STAT", 1.0, scale="log10", estimate=False))
     for parameter_id, value in ESTIMATED.items():
@@ -98,10 +126,11 @@ def network() -> ReactionNetwork:
     )
     for k in range(1, 5):
         net = net.reaction(f"delay{k}", f"nSTAT{k} -> nSTAT{k + 1}", mass_action("p4"))
+    if nuclear_cycling:
+        net = net.reaction("export", "nSTAT5 -> STAT", mass_action("p4"))
     return (
-        net.reaction("export", "nSTAT5 -> STAT", mass_action("p4"))
-        .observable("tSTAT_au", "(STAT + pSTAT + 2 * pSTAT_pSTAT) / init_STAT", offset="offset_tSTAT",
-                    scale="scale_tSTAT")
+        net.observable("tSTAT_au", "(STAT + pSTAT + 2 * pSTAT_pSTAT) / init_STAT", offset="offset_tSTAT",
+                       scale="scale_tSTAT")
         .observable("pSTAT_au", "(pSTAT + 2 * pSTAT_pSTAT) / init_STAT", offset="offset_pSTAT",
                     scale="scale_pSTAT")
         .observable("pEpoR_au", "pEpoR", noise="sd_pEpoR_au")
@@ -118,6 +147,7 @@ def data() -> TidyData:
     return read_tidy(data_path(MEASUREMENTS), ignore_columns=("sigma_source",)).without_sigma("pEpoR_au")
 
 
-def problem() -> Problem:
-    """The estimation problem: `network()` with `data()`."""
-    return network().to_problem(data())
+def problem(*, nuclear_cycling: bool = True) -> Problem:
+    """The estimation problem: `network(nuclear_cycling=...)` with `data()` (the same
+    46 measurements for both candidate models)."""
+    return network(nuclear_cycling=nuclear_cycling).to_problem(data())
