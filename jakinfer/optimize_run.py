@@ -58,16 +58,7 @@ from jakinfer.infer.optimize import (
     ScipyLBFGSB,
     minimise_batch,
 )
-from jakinfer.infer.profile import (
-    Identifiability,
-    ParameterProfile,
-    ProfileConfig,
-    ProfileResult,
-    WalkEnd,
-    classify,
-    crossing,
-    profile,
-)
+from jakinfer.infer.profile import ParameterProfile, ProfileConfig, ProfileResult, WalkEnd, assess, profile
 from jakinfer.infer.startpoints import LatinHypercube, StartSampler, sample_starts
 from jakinfer.problem import Problem
 from jakinfer.results import environment_record, input_files, prepare_run_directory, problem_fingerprint
@@ -323,7 +314,7 @@ def assemble_profiles(records: Sequence[Record], all_ids: Sequence[str], profile
 
     The reference value of the thresholds is the lowest objective value of the
     optimum and every profile point of every record; each interval and class is
-    re-assessed against it (`crossing`, `classify`), as `profile` does for
+    re-assessed against it (`jakinfer.infer.profile.assess`), as `profile` does for
     parameters profiled together.
 
     Args:
@@ -338,12 +329,9 @@ def assemble_profiles(records: Sequence[Record], all_ids: Sequence[str], profile
     for pid, record in zip(profiled, records, strict=True):
         arrays = record.arrays
         values, fval, k = arrays["values"], arrays["fval"], int(arrays["n_lower"])
-        delta = fval - reference
-        ci_lower = crossing(values[k::-1], delta[k::-1], threshold)
-        ci_upper = crossing(values[k:], delta[k:], threshold)
         ends = (WalkEnd(record.meta["lower_end"]), WalkEnd(record.meta["upper_end"]))
-        crossed = (bool(np.isfinite(ci_lower)), bool(np.isfinite(ci_upper)))
-        identifiability: Identifiability = classify(delta, crossed, ends, config.flat_tolerance)
+        ci_lower, ci_upper, identifiability = assess(values, fval, k, reference, threshold, ends,
+                                                     config.flat_tolerance)
         profiles.append(ParameterProfile(
             parameter_id=pid, index=list(all_ids).index(pid), values=values, fval=fval,
             x=arrays["x"], status=arrays["status"], ci_lower=ci_lower, ci_upper=ci_upper,

@@ -433,18 +433,37 @@ def _assemble(objective, index, x_c, f_c, left: _Walk, right: _Walk, reference, 
     ordered = left_points + [centre] + right_points
     values = np.array([p[0] for p in ordered], dtype=float)
     fval = np.array([p[1] for p in ordered], dtype=float)
-    delta = fval - reference
-    k = len(left.points)
-    ci_lower = crossing(values[k::-1], delta[k::-1], threshold)
-    ci_upper = crossing(values[k:], delta[k:], threshold)
-    crossed = (bool(np.isfinite(ci_lower)), bool(np.isfinite(ci_upper)))
+    ci_lower, ci_upper, identifiability = assess(values, fval, len(left.points), reference, threshold,
+                                                 (left.end, right.end), config.flat_tolerance)
     return ParameterProfile(
         parameter_id=objective.parameter_ids[index], index=index, values=values, fval=fval,
         x=np.array([p[2] for p in ordered], dtype=float), status=np.array([p[3] for p in ordered], dtype=int),
-        ci_lower=ci_lower, ci_upper=ci_upper,
-        identifiability=classify(delta, crossed, (left.end, right.end), config.flat_tolerance),
+        ci_lower=ci_lower, ci_upper=ci_upper, identifiability=identifiability,
         lower_end=left.end, upper_end=right.end,
     )
+
+
+def assess(values: np.ndarray, fval: np.ndarray, n_lower: int, reference: float, threshold: float,
+           ends: tuple[WalkEnd, WalkEnd], flat_tolerance: float) -> tuple[float, float, Identifiability]:
+    """The interval and class of one profile against the reference value `reference`.
+
+    Args:
+        values, fval: `(m,)` profile points sorted by value; `values[n_lower]` is the
+            optimum (the `n_lower` points before it are the lower walk).
+        reference: `min f` the threshold refers to.
+        threshold: `Delta` of the interval `{f - reference <= Delta}`.
+        ends: why the lower and upper walks stopped.
+        flat_tolerance: see `ProfileConfig`.
+
+    Returns:
+        `ci_lower`, `ci_upper` (estimation scale; NaN where not crossed) and the class.
+    """
+    delta = fval - reference
+    k = n_lower
+    ci_lower = crossing(values[k::-1], delta[k::-1], threshold)
+    ci_upper = crossing(values[k:], delta[k:], threshold)
+    crossed = (bool(np.isfinite(ci_lower)), bool(np.isfinite(ci_upper)))
+    return ci_lower, ci_upper, classify(delta, crossed, ends, flat_tolerance)
 
 
 def profile(
