@@ -75,6 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser of `jakinfer` (subcommands `evaluate`, `optimize`, `profile`, `laplace`,
     `sample`, `sbc`, `report`)."""
     from jakinfer.infer.nuts import CHAIN_METHODS, INIT_STRATEGIES, NutsConfig
+    from jakinfer.infer.optimize import NOISE_HANDLING
     from jakinfer.infer.profile import ProfileConfig
     from jakinfer.infer.sbc import SbcConfig
     from jakinfer.optimize_run import HESSIAN_METHODS, OBJECTIVES, OPTIMIZERS
@@ -138,6 +139,10 @@ def build_parser() -> argparse.ArgumentParser:
                           help="starts per compiled batch and per checkpoint record (default 8)")
     optimize.add_argument("--objective", choices=sorted(OBJECTIVES), default="posterior",
                           help="posterior: MAP (default); likelihood: maximum likelihood")
+    optimize.add_argument("--noise", choices=NOISE_HANDLING, default="estimated",
+                          help="estimated: noise parameters are optimised like the others (default); "
+                               "profiled: pure noise-scale parameters are set to their closed-form optimum "
+                               "(hierarchical optimisation)")
     optimize.add_argument("--no-progress", action="store_true", help="no progress output")
 
     profile_defaults = ProfileConfig()
@@ -325,8 +330,8 @@ def _optimize(args: argparse.Namespace, argv: Sequence[str]) -> int:
     problem = _load_problem(args)
     run = run_multistart_directory(
         problem, args.out, n_starts=args.starts, seed=args.seed, objective=OBJECTIVES[args.objective],
-        method=args.method, batch_size=args.batch_size, force=args.force, command=["jakinfer", *argv],
-        on_batch=_progress(args, "batch"),
+        method=args.method, batch_size=args.batch_size, noise=args.noise, force=args.force,
+        command=["jakinfer", *argv], on_batch=_progress(args, "batch"),
     )
     _resumed(run, OPTIMIZE.checkpoint)
     print(run.result.summary())

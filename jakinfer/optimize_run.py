@@ -51,12 +51,14 @@ from jakinfer.infer.optimize import (
     BatchResult,
     FisherTrustRegion,
     MultistartResult,
+    NoiseHandling,
     Objective,
     ObjectiveKind,
     Optimizer,
     ProjectedBFGS,
     ScipyLBFGSB,
-    minimise_batch,
+    minimise_starts,
+    profiled_noise_ids,
 )
 from jakinfer.infer.profile import ParameterProfile, ProfileConfig, ProfileResult, WalkEnd, assess, profile
 from jakinfer.infer.startpoints import LatinHypercube, StartSampler, sample_starts
@@ -121,19 +123,21 @@ class StageRun:
 
 # -- multistart ------------------------------------------------------------------------------
 def multistart_fingerprint(problem: Problem, *, objective: ObjectiveKind, n_starts: int, seed: int,
-                           optimizer: Optimizer, batch_size: int, sampler: StartSampler) -> dict:
+                           optimizer: Optimizer, batch_size: int, sampler: StartSampler,
+                           noise: NoiseHandling = "estimated") -> dict:
     """What identifies a multistart: the problem and every setting that changes the result."""
     return json_ready({
         **problem_fingerprint(problem),
         "optimize": {"objective": objective.value, "n_starts": int(n_starts), "seed": int(seed),
                      "batch_size": int(batch_size), "optimizer": _describe(optimizer),
-                     "sampler": _describe(sampler)},
+                     "sampler": _describe(sampler), "noise": noise},
     })
 
 
-def _minimise_task(objective: Objective, x0: np.ndarray, optimizer: Optimizer) -> TaskResult:
+def _minimise_task(problem: Problem, kind: ObjectiveKind, x0: np.ndarray, optimizer: Optimizer,
+                   noise: NoiseHandling) -> TaskResult:
     """One batch of starts -> the `BatchResult` as arrays (tuples of text as string arrays)."""
-    batch = minimise_batch(objective, x0, optimizer=optimizer)
+    batch = minimise_starts(problem, kind, x0, optimizer, noise)
     arrays, texts = {}, []
     for item in dataclasses.fields(batch):
         value = getattr(batch, item.name)
@@ -167,6 +171,7 @@ def run_multistart_directory(
     method: str = "fisher",
     batch_size: int = 8,
     sampler: StartSampler | None = None,
+    noise: NoiseHandling = "estimated",
     force: bool = False,
     command: Sequence[str] | None = None,
     on_batch: Callable[[str, int], None] | None = None,
@@ -189,6 +194,8 @@ def run_multistart_directory(
 
     Args:
         method: a name of `OPTIMIZERS`.
+        noise: `"estimated"` or `"profiled"` noise parameters (see
+            `jakinfer.infer.optimize.multistart`).
         on_batch: called with each newly stored batch's key and the number of
             batches (progress).
 
@@ -203,14 +210,16 @@ def run_multistart_directory(
         raise InputError(f"the batch size must be >= 1, got {batch_size}")
     optimizer = optimizer_named(method, batch_size)
     sampler = LatinHypercube() if sampler is None else sampler
+    profiled_ids = profiled_noise_ids(problem, noise)  # also checks `noise`
     fingerprint = multistart_fingerprint(problem, objective=objective, n_starts=n_starts, seed=seed,
-                                         optimizer=optimizer, batch_size=batch_size, sampler=sampler)
+                                         optimizer=optimizer, batch_size=batch_size, sampler=sampler, noise=noise)
     out_dir = prepare_run_directory(out_dir, fingerprint, OPTIMIZE, force=force)
     target = Objective.from_problem(problem, objective)
     starts = sample_starts(target.lower, target.upper, n_starts, seed=seed, sampler=sampler,
                            ids=target.parameter_ids)
     tasks = {
-        f"batch-{b:06d}": Task(_minimise_task, (target, starts[first:first + batch_size], optimizer))
+        f"batch-{b:06d}": Task(_minimise_task, (problem, objective, starts[first:first + batch_size], optimizer,
+                                                noise))
         for b, first in enumerate(range(0, n_starts, batch_size))
     }
     with CheckpointStore.open(out_dir / OPTIMIZE.checkpoint, fingerprint, reset=force) as store:
@@ -222,7 +231,7 @@ def run_multistart_directory(
     metadata = {
         "problem": problem.name, "source": str(problem.source), "seed": int(seed), "n_starts": int(n_starts),
         "batch_size": int(batch_size), "optimizer": _describe(optimizer), "sampler": _describe(sampler),
-        "scales": list(problem.parameters.scales),
+        "scales": list(problem.parameters.scales), "noise": noise, "profiled_noise_parameters": profiled_ids,
     }
     result = MultistartResult.from_batch(batch, target.parameter_ids, objective, json_ready(metadata))
 
@@ -241,6 +250,7 @@ def run_multistart_directory(
     record = _stage_record(OPTIMIZE, problem, fingerprint, command, report, started, {
         "objective": objective.value, "n_starts": int(n_starts), "seed": int(seed), "method": method,
         "batch_size": int(batch_size), "optimizer": _describe(optimizer), "sampler": _describe(sampler),
+        "noise": noise,
     }, summary, {"compute": compute_seconds})
     _publish(out_dir, files, OPTIMIZE, record)
     return StageRun(out_dir=out_dir, result=result, record=record, computed=report.computed,

@@ -323,6 +323,17 @@ class Problem:
                 synthetic data; may be traced, so one compile serves many data sets).
         """
         simulated, sigmas, status = self._observables_and_sigmas(theta)
+        return self.evaluation_from(simulated, sigmas, status, values)
+
+    def evaluation_from(self, simulated, sigmas, status, values=None) -> MeasurementEvaluation:
+        """`evaluate_measurements` from given simulations and noise parameters (traceable).
+
+        Args:
+            simulated, sigmas, status: `(n_m,)` as `predict` returns them (e.g.
+                with some sigmas replaced by their optimum, see
+                `jakinfer.infer.hierarchical`).
+            values: `(n_m,)` measured values replacing the problem's own.
+        """
         values = self.measurements.values if values is None else values
         pointwise = jnp.zeros_like(simulated)
         for observable, rows in zip(self.observables, self._groups, strict=True):

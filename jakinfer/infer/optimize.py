@@ -29,8 +29,9 @@ import functools
 import json
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from typing import Literal
 
 import jax
 import jax.numpy as jnp
@@ -42,9 +43,13 @@ from jakinfer.errors import InputError
 from jakinfer.infer import fisher_trust_region, projected_bfgs
 from jakinfer.infer.fisher import NoiseTerms, problem_noise_terms
 from jakinfer.infer.fisher_trust_region import FisherTrustRegion
+from jakinfer.infer.hierarchical import ProfiledNoise
 from jakinfer.infer.projected_bfgs import ExitStatus, ProjectedBFGS, projected_gradient_norm
 from jakinfer.infer.startpoints import LatinHypercube, StartSampler, sample_starts
 from jakinfer.problem import Problem, forward_value_and_grad
+
+NoiseHandling = Literal["profiled", "estimated"]
+NOISE_HANDLING: tuple[str, ...] = ("profiled", "estimated")
 
 
 class ObjectiveKind(enum.Enum):
@@ -115,6 +120,31 @@ def _problem_objective(problem: Problem, kind: ObjectiveKind) -> Objective:
         lower=np.asarray(space.lower, dtype=float), upper=np.asarray(space.upper, dtype=float),
         noise=problem_noise_terms(problem, include_prior=kind is ObjectiveKind.NEGATIVE_LOG_POSTERIOR),
     )
+
+
+@functools.lru_cache(maxsize=16)
+def profiled_noise_objective(problem: Problem, kind: ObjectiveKind) -> tuple[Objective, ProfiledNoise]:
+    """The objective of `problem` over its parameters other than the pure noise
+    scales, which sit at their closed-form optimum (`jakinfer.infer.hierarchical`).
+
+    Returns:
+        the reduced `Objective` (ids, bounds and Fisher terms of the remaining
+        parameters; same value as the full objective at the optimal noise
+        scales) and the `ProfiledNoise` that maps its points back to full `theta`.
+    """
+    if not isinstance(kind, ObjectiveKind):
+        raise TypeError(f"kind must be an ObjectiveKind, got {kind!r}")
+    profiled = ProfiledNoise.of(problem)
+    include_prior = kind is ObjectiveKind.NEGATIVE_LOG_POSTERIOR
+    index = profiled.reduced_index
+    space = problem.parameters
+    objective = Objective(
+        function=profiled.objective_function(include_prior), kind=kind,
+        parameter_ids=tuple(space.ids[j] for j in index),
+        lower=np.asarray(space.lower, dtype=float)[index], upper=np.asarray(space.upper, dtype=float)[index],
+        noise=profiled.noise_terms(include_prior),
+    )
+    return objective, profiled
 
 
 # -- optimisers ------------------------------------------------------------------------
@@ -299,6 +329,33 @@ def minimise_batch(
                     f"got {type(optimizer).__name__}")
 
 
+def _check_noise(noise: str) -> None:
+    if noise not in NOISE_HANDLING:
+        raise InputError(f"multistart noise must be one of {NOISE_HANDLING}, got {noise!r}")
+
+
+def profiled_noise_ids(problem: Problem, noise: NoiseHandling) -> list[str]:
+    """The ids of the parameters that `noise` handling profiles out (none for `"estimated"`)."""
+    _check_noise(noise)
+    return list(ProfiledNoise.of(problem).profiled_ids) if noise == "profiled" else []
+
+
+def minimise_starts(problem: Problem, kind: ObjectiveKind, starts: np.ndarray, optimizer: Optimizer,
+                    noise: NoiseHandling = "estimated") -> BatchResult:
+    """Minimise `problem`'s objective from each row of `starts` `(n_starts, n)`
+    (estimation scale), with the noise parameters estimated or profiled (see
+    `multistart`). The result is always in all `n` parameters; `x0` are the
+    starts as given."""
+    _check_noise(noise)
+    starts = np.atleast_2d(np.asarray(starts, dtype=float))
+    if noise == "profiled":
+        reduced_target, profiled = profiled_noise_objective(problem, kind)
+        if profiled.groups:
+            reduced = minimise_batch(reduced_target, starts[:, profiled.reduced_index], optimizer=optimizer)
+            return replace(reduced, x0=starts, x=profiled.full_theta(reduced.x))
+    return minimise_batch(Objective.from_problem(problem, kind), starts, optimizer=optimizer)
+
+
 # -- multistart ----------------------------------------------------------------------------
 
 
@@ -425,6 +482,7 @@ def multistart(
     optimizer: Optimizer | None = None,
     sampler: StartSampler | None = None,
     starts: np.ndarray | None = None,
+    noise: NoiseHandling = "estimated",
 ) -> MultistartResult:
     """Multistart local optimisation of `problem` within its bounds.
 
@@ -436,10 +494,20 @@ def multistart(
         optimizer: `FisherTrustRegion()` (default), `ProjectedBFGS()` or `ScipyLBFGSB()`.
         sampler: the start design, default `LatinHypercube()`.
         starts: optional `(n_starts, n)` explicit starts on the estimation scale.
+        noise: `"estimated"` (default): every parameter is an optimisation
+            variable; `"profiled"`: the pure noise-scale parameters
+            (`jakinfer.infer.hierarchical.noise_scale_groups`) are set to their
+            closed-form optimum at every evaluation and the optimiser moves only
+            the others (hierarchical optimisation; a start's own noise values
+            are not used). Both minimise the same function, and results are
+            always reported for all `n` parameters. On Boehm 2014 (100 starts,
+            FisherTrustRegion) profiling reached the optimum less often (8 % and
+            12 % for seeds 0 and 1, against 13 % and 15 %) in 30 % less time.
 
     Returns:
         the `MultistartResult`, best first; `metadata["wall_time_s"]` includes compilation.
     """
+    _check_noise(noise)
     target = Objective.from_problem(problem, objective)
     optimizer = FisherTrustRegion() if optimizer is None else optimizer
     sampler = LatinHypercube() if sampler is None else sampler
@@ -448,7 +516,7 @@ def multistart(
         starts = sample_starts(target.lower, target.upper, n_starts, seed=seed, sampler=sampler,
                                ids=target.parameter_ids)
     begin = time.perf_counter()
-    batch = minimise_batch(target, np.asarray(starts, dtype=float), optimizer=optimizer)
+    batch = minimise_starts(problem, objective, starts, optimizer, noise)
     elapsed = time.perf_counter() - begin
     metadata = {
         "problem": problem.name, "source": problem.source, "seed": seed,
@@ -456,5 +524,6 @@ def multistart(
         "optimizer": {"type": type(optimizer).__name__, **asdict(optimizer)},
         "sampler": {"type": type(sampler).__name__, **asdict(sampler)} if not explicit else None,
         "scales": list(problem.parameters.scales), "wall_time_s": elapsed,
+        "noise": noise, "profiled_noise_parameters": profiled_noise_ids(problem, noise),
     }
     return MultistartResult.from_batch(batch, target.parameter_ids, objective, metadata)

@@ -109,6 +109,30 @@ def check_boehm_multistart(out: Path) -> None:
         assert (out / stem).is_file()
 
 
+def check_boehm_multistart_settings(out: Path) -> None:
+    """--quick: the defaults and the profiled-noise variant, seed 0, 4 starts each."""
+    table = pd.read_csv(out / "settings.csv")
+    assert list(table["variant"]) == ["fisher (defaults)", "fisher, noise profiled"]
+    assert np.all(table["n_starts"] == 4) and np.all(table["seed"] == 0)
+    np.testing.assert_allclose(table["fraction"], table["reached"] / 4)
+    assert np.all((table["fraction_low"] <= table["fraction"]) & (table["fraction"] <= table["fraction_high"]))
+    assert np.all(table["best_fval"] >= BOEHM_NLLH - 1e-3) and np.all(table["n_failed"] == 0)
+    for stem in ("success_fraction.png", "success_fraction.pdf", "settings.json"):
+        assert (out / stem).is_file()
+
+
+def test_wilson_interval_matches_scipy():
+    from scipy.stats import binomtest
+
+    spec = importlib.util.spec_from_file_location("settings", EXPERIMENTS / "boehm_multistart_settings.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    for successes, n in ((13, 100), (0, 4), (4, 4), (1, 20)):
+        reference = binomtest(successes, n).proportion_ci(confidence_level=0.95, method="wilson")
+        np.testing.assert_allclose(module.wilson_interval(successes, n), (reference.low, reference.high),
+                                   atol=1e-12)
+
+
 def check_boehm_profiles(out: Path) -> None:
     summary = pd.read_csv(out / "profile_summary.csv").set_index("parameter")
     assert tuple(summary.index) == BOEHM_IDS
@@ -207,6 +231,7 @@ def check_swameye_model_comparison(out: Path) -> None:
 
 SPECIFIC = {
     "boehm_multistart": check_boehm_multistart,
+    "boehm_multistart_settings": check_boehm_multistart_settings,
     "boehm_profiles": check_boehm_profiles,
     "boehm_nuts": check_boehm_nuts,
     "swameye_fit": check_swameye_fit,
