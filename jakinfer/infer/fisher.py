@@ -47,6 +47,18 @@ SCALE_WEIGHT = {"normal": 2.0, "laplace": 1.0}
 _TRANSFORMATION_CODE = {"lin": 0, "log": 1, "log10": 2}
 
 
+def scale_weights(problem: Problem) -> np.ndarray:
+    """`(n_m,)` the `c_i` of each measurement (`SCALE_WEIGHT` of its observable's distribution)."""
+    index = problem.measurements.observable_index
+    return np.array([SCALE_WEIGHT[problem.observables[k].distribution] for k in index], dtype=float)
+
+
+def transformation_codes(problem: Problem) -> np.ndarray:
+    """`(n_m,)` int32 code of each measurement's observable transformation: 0 lin, 1 log, 2 log10."""
+    index = problem.measurements.observable_index
+    return np.array([_TRANSFORMATION_CODE[problem.observables[k].transformation] for k in index], dtype=np.int32)
+
+
 @dataclass(frozen=True, eq=False)
 class NoiseTerms:
     """What the Fisher information of an objective needs besides its value.
@@ -148,10 +160,8 @@ def problem_noise_terms(problem: Problem, include_prior: bool) -> NoiseTerms:
     The objective is computed from `Problem.evaluate_measurements`, the same
     per-measurement log likelihood as `Problem.log_likelihood`.
     """
-    observables = problem.observables
-    index = problem.measurements.observable_index
-    codes = np.array([_TRANSFORMATION_CODE[observables[k].transformation] for k in index], dtype=np.int32)
-    scale_weight = np.array([SCALE_WEIGHT[observables[k].distribution] for k in index], dtype=float)
+    codes = transformation_codes(problem)
+    scale_weight = scale_weights(problem)
     log_prior = problem.parameters.log_prior
     flat_prior = all(prior is None for prior in problem.parameters.priors)
 
@@ -160,13 +170,13 @@ def problem_noise_terms(problem: Problem, include_prior: bool) -> NoiseTerms:
         f = -jnp.sum(evaluation.log_likelihood)
         if include_prior:
             f = f - log_prior(theta)
-        return f, _transform(evaluation.simulated, codes), evaluation.sigma
+        return f, transform_by_code(evaluation.simulated, codes), evaluation.sigma
 
     curvature = psd_negative_hessian(log_prior) if include_prior and not flat_prior else None
     return NoiseTerms(function=function, scale_weight=scale_weight, prior_curvature=curvature)
 
 
-def _transform(simulated, codes: np.ndarray):
+def transform_by_code(simulated, codes: np.ndarray):
     """`t(h)` per measurement: identity, `log` or `log10` by `codes` `(n_m,)` (0, 1, 2).
 
     The logarithm sees 1 on untransformed rows, so their derivatives stay finite."""

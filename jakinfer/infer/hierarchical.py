@@ -37,11 +37,15 @@ import jax.numpy as jnp
 import numpy as np
 import sympy as sp
 
-from jakinfer.infer.fisher import SCALE_WEIGHT, NoiseTerms, _transform, psd_negative_hessian
+from jakinfer.infer.fisher import (
+    NoiseTerms,
+    psd_negative_hessian,
+    scale_weights,
+    transform_by_code,
+    transformation_codes,
+)
 from jakinfer.parameters import to_linear
 from jakinfer.problem import Problem
-
-_TRANSFORMATION_CODE = {"lin": 0, "log": 1, "log10": 2}
 
 
 @dataclass(frozen=True, eq=False)
@@ -159,7 +163,7 @@ class ProfiledNoise:
         space = problem.parameters
         theta = self.embed(reduced)
         simulated, sigmas, status = problem._observables_and_sigmas(theta)
-        residual = self._measured_transformed - _transform(simulated, self._codes)
+        residual = self._measured_transformed - transform_by_code(simulated, self._codes)
         codes = space.scale_codes
         for group in self.groups:
             r = residual[group.rows]
@@ -188,9 +192,7 @@ class ProfiledNoise:
 
     @functools.cached_property
     def _codes(self) -> np.ndarray:
-        index = self.problem.measurements.observable_index
-        return np.array([_TRANSFORMATION_CODE[self.problem.observables[k].transformation] for k in index],
-                        dtype=np.int32)
+        return transformation_codes(self.problem)
 
     @functools.cached_property
     def _profiled_rows(self) -> np.ndarray:
@@ -218,8 +220,7 @@ class ProfiledNoise:
         block vanishes). Scales that are not profiled keep their derivative.
         """
         problem = self.problem
-        index = problem.measurements.observable_index
-        scale_weight = np.array([SCALE_WEIGHT[problem.observables[k].distribution] for k in index], dtype=float)
+        scale_weight = scale_weights(problem)
         function = self.objective_function(include_prior, with_noise=True)
         log_prior = problem.parameters.log_prior
         flat = all(problem.parameters.priors[j] is None for j in self.reduced_index)
@@ -240,7 +241,7 @@ class ProfiledNoise:
                 f = f - problem.parameters.log_prior(theta)
             if not with_noise:
                 return f
-            location = _transform(evaluation.simulated, self._codes)
+            location = transform_by_code(evaluation.simulated, self._codes)
             scale = jnp.where(self._profiled_rows, jax.lax.stop_gradient(evaluation.sigma), evaluation.sigma)
             return f, location, scale
 
