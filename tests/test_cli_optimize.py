@@ -233,3 +233,22 @@ def test_bad_arguments_name_the_argument(setup, capsys, tmp_path, argv, message)
     assert "Traceback" not in err and out == ""
     assert re.search(message, err), err
     assert not (tmp_path / "x").exists()  # refused before anything was written
+
+
+def test_optimize_noise_handling_is_a_setting_of_the_run(setup, capsys, tmp_path):
+    """`--noise profiled` on a problem without estimated noise parameters optimises the same
+    function (same optimum, nothing profiled), and is recorded: a run directory of the other
+    handling is refused without --force."""
+    ref = reference(setup, capsys)
+    out = tmp_path / "profiled"
+    code, _, err = run(capsys, "optimize", setup["path"], "--out", str(out), *OPTIMIZE_ARGS, "--noise", "profiled")
+    assert code == 0, err
+    record = json.loads((out / "optimize_run.json").read_text())
+    assert record["settings"]["noise"] == "profiled"
+    metadata = json.loads((out / "multistart.json").read_text())["metadata"]
+    assert metadata["noise"] == "profiled" and metadata["profiled_noise_parameters"] == []
+    assert (out / "multistart.csv").read_bytes() == (ref / "multistart.csv").read_bytes()
+    before = (ref / "multistart.json").read_bytes()
+    code, _, err = run(capsys, "optimize", setup["path"], "--out", str(ref), *OPTIMIZE_ARGS, "--noise", "profiled")
+    assert code == EXIT_INPUT_ERROR and "noise" in err and "--force" in err
+    assert (ref / "multistart.json").read_bytes() == before
