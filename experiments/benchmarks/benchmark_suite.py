@@ -12,8 +12,10 @@ nominal parameters, with rtol = atol = 1e-8:
   the same machine load: the bare solver call (`runAmiciSimulations` on prepared
   `ExpData`) and the whole PEtab call (`simulate_petab`);
 * batched throughput: `vmap` of the log-likelihood and of its forward-mode
-  value-and-gradient over B parameter vectors, B = 1 … 1024, time per item and
-  XLA's temporary memory per batch;
+  value-and-gradient over B parameter vectors (default B = 1 … 1024, `--batch-sizes`),
+  time per item and XLA's temporary memory per batch, on JAX's default backend (a GPU
+  where there is one; `JAX_PLATFORMS=cpu` for the CPU; RESULTS.md has an H100 against
+  the CPU);
 * multistart time-to-best: jakinfer's `multistart` started from a Latin
   hypercube, one start per call, and pyPESTO + AMICI (L-BFGS-B) from the same
   starts where installed; wall time until a start first reaches the reference
@@ -26,7 +28,15 @@ skipped, never silently left out; they are optional extras (see
 `experiments/benchmarks/RESULTS.md` for how to install them in a separate venv).
 
     python experiments/benchmarks/benchmark_suite.py --pin-core 1         # full
-    python experiments/benchmarks/benchmark_suite.py --quick              # seconds; run by the tests
+    python experiments/benchmarks/benchmark_suite.py --skip single amici multistart --budget-s 3 --batch-sizes 1 16 64 256 1024 4096
+                                                                          # throughput only (e.g. on a GPU)
+    python experiments/benchmarks/benchmark_suite.py --quick              # ~1.5 min; run by the tests
+
+`--quick` is a smoke test that runs every code path once with as few compiled programs
+as that allows (5 of the Boehm problem plus multistart's): jakinfer's nllh and gradient,
+the plain diffrax build's nllh only, no reverse-mode row, one batch size (B = 2, so that
+`vmap` is exercised), two multistart starts of 2 scipy L-BFGS-B iterations; what it
+leaves out is listed under "Skipped". Its times are not results.
 """
 
 from __future__ import annotations
@@ -124,21 +134,29 @@ def jakinfer_variants(problem: Problem, rtol: float, atol: float) -> dict[str, P
 
 
 def bench_nllh_and_gradient(problem: Problem, variants: dict[str, Problem], repeats: int, rtol: float,
-                            atol: float) -> list[dict]:
+                            atol: float, quick: bool = False) -> list[dict]:
     """One nllh and one nllh + gradient at the nominal point for each of `variants`
-    (from `jakinfer_variants`) and for the reverse-mode diffrax build."""
+    (from `jakinfer_variants`) and for the reverse-mode diffrax build.
+
+    With `quick`, only the first variant (jakinfer's) is differentiated: the others'
+    rows time the nllh alone (`gradient_ms` None; their gradient is the same code
+    path, one more compilation each), and the reverse-mode row is left out (its
+    gradient is the costliest compilation of the suite); `main` lists both as skipped.
+    """
     theta = jnp.asarray(problem.nominal_theta)
     rows = []
-    for name, variant in variants.items():
+    for index, (name, variant) in enumerate(variants.items()):
         compile_nllh, nllh = time_call(lambda v=variant: v.log_likelihood(theta), repeats)
-        compile_grad, grad = time_call(lambda v=variant: v.value_and_grad(theta), repeats)
-        rows.append({
-            "implementation": name, "nllh_ms": nllh * 1e3, "gradient_ms": grad * 1e3,
-            "gradient_mode": "forward", "compile_nllh_s": compile_nllh, "compile_gradient_s": compile_grad,
-            "nllh_value": -float(variant.log_likelihood(theta)),
-        })
-        _progress(f"{name}: nllh {nllh * 1e3:.2f} ms, nllh+grad {grad * 1e3:.2f} ms")
-    rows.append(_reverse_mode_row(problem, theta, repeats, rtol, atol))
+        row = {"implementation": name, "nllh_ms": nllh * 1e3, "gradient_ms": None,
+               "gradient_mode": "not timed (--quick)", "compile_nllh_s": compile_nllh, "compile_gradient_s": None,
+               "nllh_value": -float(variant.log_likelihood(theta))}
+        if index == 0 or not quick:
+            compile_grad, grad = time_call(lambda v=variant: v.value_and_grad(theta), repeats)
+            row.update({"gradient_ms": grad * 1e3, "gradient_mode": "forward", "compile_gradient_s": compile_grad})
+        rows.append(row)
+        _progress(f"{name}: nllh {nllh * 1e3:.2f} ms, nllh+grad {_fmt(row['gradient_ms'])} ms")
+    if not quick:
+        rows.append(_reverse_mode_row(problem, theta, repeats, rtol, atol))
     return rows
 
 
@@ -149,15 +167,15 @@ def _reverse_mode_row(problem: Problem, theta, repeats: int, rtol: float, atol: 
         SolverConfig(solver=diffrax.Kvaerno5(), rtol=rtol, atol=atol,
                      adjoint=diffrax.RecursiveCheckpointAdjoint())
     )
-    nllh = jax.jit(variant._log_likelihood_raw)
     value_and_grad = jax.jit(jax.value_and_grad(variant._log_likelihood_raw))
-    compile_nllh, nllh_time = time_call(lambda: nllh(theta), repeats)
+    compile_nllh, nllh_time = time_call(lambda: variant.log_likelihood(theta), repeats)
     compile_grad, grad_time = time_call(lambda: value_and_grad(theta), repeats)
+    _progress(f"plain diffrax, reverse mode: nllh {nllh_time * 1e3:.2f} ms, nllh+grad {grad_time * 1e3:.2f} ms")
     return {
         "implementation": "plain diffrax (Kvaerno5 + PID), reverse mode", "nllh_ms": nllh_time * 1e3,
         "gradient_ms": grad_time * 1e3, "gradient_mode": "reverse (RecursiveCheckpointAdjoint)",
         "compile_nllh_s": compile_nllh, "compile_gradient_s": compile_grad,
-        "nllh_value": -float(nllh(theta)),
+        "nllh_value": -float(variant.log_likelihood(theta)),
     }
 
 
@@ -371,7 +389,8 @@ def bench_batched(problem: Problem, batch_sizes: list[int], repeats: int, seed: 
             "compile_gradient_s": compile_grad - grad_time, "temp_memory_mb": _temp_memory_mb(gradient, thetas),
         })
         _progress(f"batch {size}: nllh {nllh_time * 1e3 / size:.3f} ms/item, "
-                  f"nllh+grad {grad_time * 1e3 / size:.3f} ms/item ({count} repeats)")
+                  f"nllh+grad {grad_time * 1e3 / size:.3f} ms/item ({count} / {grad_count} repeats; "
+                  f"compile {compile_nllh - nllh_time:.1f} s / {compile_grad - grad_time:.1f} s)")
     for row in rows:
         row["nllh_speedup"] = rows[0]["nllh_per_item_ms"] / row["nllh_per_item_ms"]
         row["gradient_speedup"] = rows[0]["gradient_per_item_ms"] / row["gradient_per_item_ms"]
@@ -404,19 +423,29 @@ def _time_to_target(fvals, seconds, target: float, loose: float = 1e-2) -> dict:
     }
 
 
+MULTISTART_OPTIMIZERS = {"projected_bfgs": "projected BFGS", "scipy_lbfgsb": "scipy L-BFGS-B"}
+
+
 def bench_multistart(problem: Problem, n_starts: int, seed: int, target: float,
-                     max_iterations: int = 400) -> tuple[dict, np.ndarray]:
-    """jakinfer's `multistart` (projected BFGS), one start per call from a Latin
-    hypercube, so that the time to the first start that reaches `target` is known.
-    The compile is done by a first call on the first start and reported apart.
+                     max_iterations: int = 400, optimizer_name: str = "projected_bfgs") -> tuple[dict, np.ndarray]:
+    """jakinfer's `multistart`, one start per call from a Latin hypercube, so that the
+    time to the first start that reaches `target` is known. The compile is done by a
+    first call on the first start and reported apart.
+
+    Args:
+        optimizer_name: a key of `MULTISTART_OPTIMIZERS`: jakinfer's compiled projected
+            BFGS (the benchmark), or scipy's L-BFGS-B on jakinfer's compiled gradient
+            (`--quick`: one compiled gradient instead of a compiled optimiser loop,
+            about 30 % less compilation, through the same `multistart` call).
 
     Returns:
         (summary, the `(n_starts, n_theta)` starts on the estimation scale)."""
-    from jakinfer.infer.optimize import ObjectiveKind, ProjectedBFGS, multistart
+    from jakinfer.infer.optimize import ObjectiveKind, ProjectedBFGS, ScipyLBFGSB, multistart
     from jakinfer.infer.startpoints import sample_starts
 
     kind = ObjectiveKind.NEGATIVE_LOG_LIKELIHOOD
-    optimizer = ProjectedBFGS(max_iterations=max_iterations)
+    optimizer = {"projected_bfgs": ProjectedBFGS, "scipy_lbfgsb": ScipyLBFGSB}[optimizer_name](
+        max_iterations=max_iterations)
     space = problem.parameters
     starts = sample_starts(np.asarray(space.lower, float), np.asarray(space.upper, float), n_starts,
                            seed=seed, ids=space.ids)
@@ -433,8 +462,8 @@ def bench_multistart(problem: Problem, n_starts: int, seed: int, target: float,
         _progress(f"jakinfer start {len(fvals)}: nllh {fvals[-1]:.6f} in {seconds[-1]:.1f} s")
         evaluations.append(int(result.to_frame()["n_evaluations"].iloc[0]))
     summary = _time_to_target(fvals, seconds, target)
-    summary.update({"implementation": f"jakinfer multistart (projected BFGS, ≤ {max_iterations} iterations, "
-                                      "one start per call)",
+    summary.update({"implementation": f"jakinfer multistart ({MULTISTART_OPTIMIZERS[optimizer_name]}, "
+                                      f"≤ {max_iterations} iterations, one start per call)",
                     "compile_s": compile_s - seconds[0] if seconds else compile_s,
                     "mean_evaluations": float(np.mean(evaluations))})
     return summary, starts
@@ -510,7 +539,7 @@ def markdown(report: dict) -> str:
     lines += ["| implementation | nllh [ms] | nllh + gradient [ms] | mode | compile nllh [s] | nllh value |",
               "|---|---|---|---|---|---|"]
     for row in report["single"]:
-        lines.append(f"| {row['implementation']} | {row['nllh_ms']:.2f} | {row['gradient_ms']:.2f} | "
+        lines.append(f"| {row['implementation']} | {row['nllh_ms']:.2f} | {_fmt(row['gradient_ms'])} | "
                      f"{row['gradient_mode']} | {_fmt(row.get('compile_nllh_s'), 1)} | "
                      f"{row['nllh_value']:.8f} |")
     lines += ["", "Ratios (peer time / jakinfer time; > 1: jakinfer faster):", ""]
@@ -554,14 +583,20 @@ def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("problem", nargs="?", default="boehm2014")
     parser.add_argument("--quick", action="store_true",
-                        help="few repeats, batches 1 and 4, 2 multistart starts of 3 iterations, no peers")
-    parser.add_argument("--repeats", type=int, default=30)
+                        help="a smoke test of every code path with few compilations: 2 repeats, one batch "
+                        "size (2), the plain diffrax build's nllh only and no reverse-mode row, 2 multistart "
+                        "starts of 2 scipy L-BFGS-B iterations, no external peers")
+    parser.add_argument("--repeats", type=int, default=None, help="timed calls per measurement (default 30; "
+                        "--quick: 2)")
     parser.add_argument("--rtol", type=float, default=1e-8)
     parser.add_argument("--atol", type=float, default=1e-8)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--n-starts", type=int, default=20, help="multistart starts (full mode)")
-    parser.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 4, 16, 64, 256, 1024],
-                        help="batch sizes of the throughput benchmark (full mode; --quick: 1 4)")
+    parser.add_argument("--batch-sizes", type=int, nargs="+", default=None,
+                        help="batch sizes of the throughput benchmark (default 1 4 16 64 256 1024; --quick: 2)")
+    parser.add_argument("--budget-s", type=float, default=None,
+                        help="seconds of repeated calls per timing in the batched part, at least 2 calls "
+                        "(default 20; --quick: 2)")
     parser.add_argument("--skip", nargs="*", default=[], choices=["single", "amici", "batched", "multistart"],
                         help="parts not to run")
     parser.add_argument("--out", type=Path, default=Path("results/benchmarks"))
@@ -574,23 +609,38 @@ def main(argv: list[str] | None = None) -> dict:
     if args.pin_core is not None:
         os.sched_setaffinity(0, {args.pin_core})
 
-    repeats = 2 if args.quick else args.repeats
-    batch_sizes = [1, 4] if args.quick else args.batch_sizes
+    repeats = args.repeats or (2 if args.quick else 30)
+    batch_sizes = args.batch_sizes or ([2] if args.quick else [1, 4, 16, 64, 256, 1024])
+    budget_s = args.budget_s if args.budget_s is not None else (2.0 if args.quick else 20.0)
     yaml_path = resolve_problem_path(args.problem)
     problem = Problem.from_petab(yaml_path)
     variants = jakinfer_variants(problem, args.rtol, args.atol)  # compiled once, shared by the parts
     ours_problem = next(iter(variants.values()))  # jakinfer's default solver at rtol, atol
     target = REFERENCE_NLLH.get(args.problem, float("nan")) + 1e-3
     skipped = [f"{part}: --skip" for part in args.skip]
-    report: dict = {"single": [], "batched": [], "multistart": [], "ratios": {}, "checks": {}}
+    report: dict = {"single": [], "batched": [], "multistart": [], "ratios": {}, "checks": {}, "part_seconds": {}}
+    part_start = time.perf_counter()
+
+    def part_done(part: str) -> None:
+        nonlocal part_start
+        report["part_seconds"][part] = time.perf_counter() - part_start
+        part_start = time.perf_counter()
 
     if "single" not in args.skip:
-        report["single"] = bench_nllh_and_gradient(problem, variants, repeats, args.rtol, args.atol)
+        report["single"] = bench_nllh_and_gradient(problem, variants, repeats, args.rtol, args.atol,
+                                                   quick=args.quick)
         ours = report["single"][0]
         for row in report["single"][1:]:
             report["ratios"][f"nllh: {row['implementation']} / jakinfer"] = row["nllh_ms"] / ours["nllh_ms"]
-            report["ratios"][f"gradient: {row['implementation']} / jakinfer"] = (
-                row["gradient_ms"] / ours["gradient_ms"])
+            if row["gradient_ms"] is not None:
+                report["ratios"][f"gradient: {row['implementation']} / jakinfer"] = (
+                    row["gradient_ms"] / ours["gradient_ms"])
+        if args.quick:
+            skipped.extend([f"{name} gradient: --quick times its nllh only (the gradient code path is "
+                            "exercised by jakinfer's row)" for name in list(variants)[1:]])
+            skipped.append("plain diffrax (Kvaerno5 + PID), reverse mode: --quick leaves it out (its "
+                           "gradient is the suite's costliest compilation)")
+        part_done("single")
     if args.quick:
         skipped.append("peers (AMICI, pyPESTO, Stan): --quick runs jakinfer only")
     elif "amici" not in args.skip:
@@ -606,14 +656,18 @@ def main(argv: list[str] | None = None) -> dict:
                     row["nllh_ms"] / ours["nllh_ms"])
                 report["ratios"][f"gradient: {row['implementation']} / jakinfer (interleaved)"] = (
                     row["gradient_ms"] / ours["gradient_ms"])
+        part_done("amici")
     if "batched" not in args.skip:
-        report["batched"] = bench_batched(ours_problem, batch_sizes, repeats, args.seed,
-                                          budget_s=2.0 if args.quick else 20.0)
+        report["batched"] = bench_batched(ours_problem, batch_sizes, repeats, args.seed, budget_s=budget_s)
+        part_done("batched")
     if "multistart" not in args.skip:
         summary, starts = bench_multistart(ours_problem, 2 if args.quick else args.n_starts, args.seed, target,
-                                           max_iterations=3 if args.quick else 400)
+                                           max_iterations=2 if args.quick else 400,
+                                           optimizer_name="scipy_lbfgsb" if args.quick else "projected_bfgs")
         report["multistart"].append(summary)
         if args.quick:
+            skipped.append("jakinfer multistart with projected BFGS: --quick runs scipy L-BFGS-B on jakinfer's "
+                           "gradient (less compilation)")
             skipped.append("pyPESTO multistart: --quick runs jakinfer only")
         else:
             peer = bench_pypesto_multistart(yaml_path, starts, problem.parameters.ids, target,
@@ -626,11 +680,13 @@ def main(argv: list[str] | None = None) -> dict:
                                    ("total_s", "all starts")):
                     if summary[key] and peer[key]:
                         report["ratios"][f"multistart {label}: pyPESTO+AMICI / jakinfer"] = peer[key] / summary[key]
+        part_done("multistart")
     skipped.append("Stan NUTS ESS/s: not measured by this suite (pystan path not written; see RESULTS.md)")
 
     report.update({
         "problem": args.problem, "machine": f"{platform.machine()}, {jax.devices()[0].platform}, "
         f"{len(jax.devices())} device(s), python {platform.python_version()}",
+        "devices": [str(device) for device in jax.devices()], "budget_s": budget_s, "repeats": repeats,
         "versions": _versions(), "rtol": args.rtol, "atol": args.atol, "multistart_target": target,
         "peers": peer_status(), "skipped": skipped,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
