@@ -681,7 +681,7 @@ def main(argv: list[str] | None = None) -> dict:
                     if summary[key] and peer[key]:
                         report["ratios"][f"multistart {label}: pyPESTO+AMICI / jakinfer"] = peer[key] / summary[key]
         part_done("multistart")
-    skipped.append("Stan NUTS ESS/s: not measured by this suite (pystan path not written; see RESULTS.md)")
+    skipped.append("Stan NUTS ESS/s: not measured by this suite; run experiments/benchmarks/nuts_vs_stan.py (see RESULTS.md)")
 
     report.update({
         "problem": args.problem, "machine": f"{platform.machine()}, {jax.devices()[0].platform}, "
