@@ -163,7 +163,8 @@ class ProfiledNoise:
         space = problem.parameters
         theta = self.embed(reduced)
         simulated, sigmas, status = problem._observables_and_sigmas(theta)
-        residual = self._measured_transformed - transform_by_code(simulated, self._codes)
+        measured = jnp.asarray(problem.measurements.values, dtype=float)
+        residual = transform_by_code(measured, self._codes) - transform_by_code(simulated, self._codes)
         codes = space.scale_codes
         for group in self.groups:
             r = residual[group.rows]
@@ -173,7 +174,7 @@ class ProfiledNoise:
             low, high = (to_linear(jnp.asarray(bound, dtype=float), codes[j])
                          for bound in (space.lower[j], space.upper[j]))
             scale = jnp.clip(scale, jnp.maximum(low, jnp.finfo(float).tiny), high)
-            value = jnp.where(codes[j] == 0, scale, jnp.where(codes[j] == 1, jnp.log(scale), jnp.log10(scale)))
+            value = {"lin": lambda v: v, "log": jnp.log, "log10": jnp.log10}[space.scales[j]](scale)
             value = jnp.clip(value, space.lower[j], space.upper[j])  # rounding of log10(10**bound)
             theta = theta.at[j].set(value)
             sigmas = sigmas.at[group.rows].set(scale)
@@ -201,13 +202,6 @@ class ProfiledNoise:
         for group in self.groups:
             rows[group.rows] = True
         return rows
-
-    @functools.cached_property
-    def _measured_transformed(self) -> np.ndarray:
-        values = np.asarray(self.problem.measurements.values, dtype=float)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            logged = np.log(np.where(self._codes > 0, values, 1.0))
-        return np.where(self._codes == 0, values, np.where(self._codes == 1, logged, logged / np.log(10.0)))
 
     def noise_terms(self, include_prior: bool) -> NoiseTerms:
         """`NoiseTerms` over the reduced parameters (for `FisherTrustRegion`).

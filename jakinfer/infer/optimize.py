@@ -507,7 +507,6 @@ def multistart(
     Returns:
         the `MultistartResult`, best first; `metadata["wall_time_s"]` includes compilation.
     """
-    _check_noise(noise)
     target = Objective.from_problem(problem, objective)
     optimizer = FisherTrustRegion() if optimizer is None else optimizer
     sampler = LatinHypercube() if sampler is None else sampler
