@@ -72,6 +72,7 @@ from jakinfer.infer.laplace import CentralDifferences, LaplaceWarning, laplace_a
 from jakinfer.infer.optimize import Objective, ObjectiveKind, ScipyLBFGSB, minimise_batch
 from jakinfer.inhibitors import AssayType, activity_fraction, get_inhibitor
 from jakinfer.model.library import swameye2003
+from jakinfer.plots_optimize import save_figure
 from jakinfer.predict import band_table, posterior_draws, predict_time_course, scaled
 from jakinfer.problem import Problem
 
@@ -316,8 +317,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         band_table(selected).to_csv(out / "time_courses.csv", index=False)
         for name, figure in (("dose_response", plot_dose_response(table, used)),
                              ("time_courses", plot_time_courses(problem, selected, used, shown))):
-            figure.savefig(out / f"{name}.png", dpi=150)
-            figure.savefig(out / f"{name}.pdf")
+            save_figure(figure, out / name)
 
         for row in ic50_rows:
             print(f"{row['label']}: pSTAT5 AUC halved at {row['auc_half_dose_nM_median']:.3g} nM "

@@ -35,6 +35,7 @@ from matplotlib.figure import Figure
 from jakinfer.errors import JakinferError
 from jakinfer.infer.nuts import NutsConfig
 from jakinfer.model.library import swameye2003
+from jakinfer.plots_optimize import save_figure
 from jakinfer.predict import band_table, predict_time_course, scaled
 from jakinfer.problem import Problem
 from jakinfer.results import run_sampling
@@ -163,8 +164,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                   f"({prediction.attrs['failure_reasons']}), left out of the bands")
         band_table(prediction).to_csv(out / "whatif_epo_input.csv", index=False)
         figure = plot_whatif(problem, prediction)
-        figure.savefig(out / "whatif_epo_input.png", dpi=150)
-        figure.savefig(out / "whatif_epo_input.pdf")
+        save_figure(figure, out / "whatif_epo_input")
     except JakinferError as error:
         print(f"swameye_fit: error: {error}", file=sys.stderr)
         return 2

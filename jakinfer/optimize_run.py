@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as _datetime
-import io
 import os
 import shutil
 import sys
@@ -539,13 +538,12 @@ def _saved_files(save: Callable[[Path], object], out_dir: Path, stage: Stage) ->
 
 
 def _figure_files(figure, stem: str) -> dict[str, bytes]:
+    """`jakinfer.plots.figure_files`, then the figure is closed."""
     import matplotlib.pyplot as plt
 
-    files = {}
-    for suffix, options in (("png", {"dpi": 150}), ("pdf", {})):
-        buffer = io.BytesIO()
-        figure.savefig(buffer, format=suffix, **options)
-        files[f"{stem}.{suffix}"] = buffer.getvalue()
+    from jakinfer.plots import figure_files
+
+    files = figure_files(figure, stem)
     plt.close(figure)
     return files
 

@@ -8,6 +8,7 @@ times. The caller saves the returned figure (`figure.savefig("fit.png")`).
 
 from __future__ import annotations
 
+import io
 import math
 
 import arviz as az
@@ -20,6 +21,21 @@ from jakinfer.problem import Problem
 BAND_COLOR = "tab:blue"
 DATA_COLOR = "black"
 PREDICTIVE_COLOR = "tab:orange"
+
+
+FIGURE_FORMATS: tuple[tuple[str, dict], ...] = (("png", {"dpi": 150}), ("pdf", {}))
+"""The file formats every figure of a run is written in, with their `savefig` options."""
+
+
+def figure_files(figure: Figure, stem: str) -> dict[str, bytes]:
+    """`figure` rendered as `{"<stem>.png": bytes (150 dpi), "<stem>.pdf": bytes}`, for
+    atomic writes into a run directory; the figure stays open."""
+    files = {}
+    for suffix, options in FIGURE_FORMATS:
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format=suffix, **options)
+        files[f"{stem}.{suffix}"] = buffer.getvalue()
+    return files
 
 
 def thin_draws(idata: az.InferenceData, n: int, seed: int = 0, var_name: str = "theta") -> np.ndarray:

@@ -20,7 +20,6 @@ import datetime as _datetime
 import functools
 import hashlib
 import importlib.metadata
-import io
 import json
 import os
 import platform
@@ -604,7 +603,7 @@ def run_sampling(
         InputError: `out_dir` holds a different run and `force` is false
             (checked before sampling), or another process is writing it.
     """
-    from jakinfer.plots import plot_fit  # matplotlib only when needed
+    from jakinfer.plots import figure_files, plot_fit  # matplotlib only when needed
 
     started = time.perf_counter()
     out_dir = Path(out_dir).resolve()
@@ -628,10 +627,8 @@ def run_sampling(
     write_atomic(out_dir / "diagnostics.txt", (verdict.text + "\n").encode("utf-8"))
     plot_started = time.perf_counter()
     figure = plot_fit(problem, idata, seed=config.seed)
-    for suffix, options in (("png", {"dpi": 150}), ("pdf", {})):
-        buffer = io.BytesIO()
-        figure.savefig(buffer, format=suffix, **options)
-        write_atomic(out_dir / f"fit.{suffix}", buffer.getvalue())
+    for name, content in figure_files(figure, "fit").items():
+        write_atomic(out_dir / name, content)
     _close_figure(figure)
     plot_seconds = time.perf_counter() - plot_started
     timings = {

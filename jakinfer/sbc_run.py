@@ -14,7 +14,6 @@ Entries of an SBC directory:
 from __future__ import annotations
 
 import datetime as _datetime
-import io
 import os
 import shutil
 from collections.abc import Sequence
@@ -79,6 +78,7 @@ def run_sbc_directory(
             settings) and `force` is false.
         CampaignError: some replicates failed (the others are stored).
     """
+    from jakinfer.plots import figure_files
     from jakinfer.plots_sbc import rank_histograms
     from jakinfer.results import environment_record, input_files
 
@@ -104,10 +104,8 @@ def run_sbc_directory(
         table[f"true_{parameter}"] = truths[:, j]
     write_atomic(out_dir / "ranks.csv", table.to_csv(index=False).encode("utf-8"))
     figure = rank_histograms(result)
-    for suffix, options in (("png", {"dpi": 150}), ("pdf", {})):
-        buffer = io.BytesIO()
-        figure.savefig(buffer, format=suffix, **options)
-        write_atomic(out_dir / f"ranks.{suffix}", buffer.getvalue())
+    for name, content in figure_files(figure, "ranks").items():
+        write_atomic(out_dir / name, content)
     import matplotlib.pyplot as plt
 
     plt.close(figure)
