@@ -239,6 +239,24 @@ class Problem:
         linear = self.parameters.to_linear(jnp.asarray(theta))
         return jnp.asarray(self.table_values).at[self.estimated_index].set(linear)
 
+    @functools.cached_property
+    def ode_parameter_index(self) -> np.ndarray:
+        """Positions in `theta` `(n_ode,)` of the estimated parameters that the ODE
+        solves depend on: model parameters, initial-state overrides and
+        pre-equilibration values of some experiment. The others (noise and
+        observable parameters) enter only the observables and the likelihood."""
+        experiments = self.experiments
+        used: set[int] = set()
+        for value_map, mask in (
+            (experiments.model_parameters, None),
+            (experiments.initial_overrides, experiments.override_mask),
+            (experiments.preequilibration_parameters, None),
+            (experiments.preequilibration_overrides, experiments.preequilibration_override_mask),
+        ):
+            index = value_map.index if mask is None else np.where(mask, value_map.index, -1)
+            used.update(int(i) for i in np.unique(index) if i >= 0)
+        return np.array([k for k, row in enumerate(self.estimated_index) if int(row) in used], dtype=int)
+
     # -- simulation -------------------------------------------------------------
     def simulate_states(self, theta, save_times=None):
         """Model states of every experiment at its save times.
@@ -252,7 +270,19 @@ class Problem:
             `states` `(n_e, n_t [+1], n_x)` (the extra last column holds steady
             states of experiments measured at t = inf) and `status` `(n_e,)`
             int32 `SolveStatus` codes (the worst over the experiment's solves).
+
+        Derivatives: with `SolverConfig.reduces_sensitivities` (the default), any
+        forward- or reverse-mode derivative of the states is computed from one
+        forward-sensitivity solve in the `n_ode` directions of
+        `ode_parameter_index` (`(n_ode, n_e, n_t [+1], n_x)`, contracted with
+        the incoming tangents), so a gradient or Jacobian in all `n_theta`
+        directions costs `n_ode` sensitivity solves, not `n_theta`.
         """
+        if save_times is None and self.solver.reduces_sensitivities:
+            return _with_ode_sensitivities(self._simulate_states, self.ode_parameter_index)(theta)
+        return self._simulate_states(theta, save_times)
+
+    def _simulate_states(self, theta, save_times=None):
         experiments = self.experiments
         model = self.compiled_model
         table = self.table_vector(theta)
@@ -556,6 +586,37 @@ def _observable_function(problem: Problem, observable: Observable) -> Callable:
         return h, sigma
 
     return function
+
+
+def _with_ode_sensitivities(simulate: Callable, ode_index: np.ndarray) -> Callable:
+    """`simulate` (`theta -> (states, status)`) with a JVP rule that solves the
+    sensitivities once, in the directions `ode_index` of `theta`, and contracts
+    them with the tangent (so a batch of tangents shares one sensitivity solve)."""
+    if ode_index.size == 0:
+        return lambda theta: jax.tree_util.tree_map(jax.lax.stop_gradient, simulate(theta))
+
+    @jax.custom_jvp
+    def states_and_status(theta):
+        return simulate(theta)
+
+    @states_and_status.defjvp
+    def states_and_status_jvp(primals, tangents):
+        (theta,), (direction,) = primals, tangents
+
+        def of_ode_parameters(subset):
+            states, status = simulate(theta.at[ode_index].set(subset))
+            return states, status
+
+        basis = jnp.eye(ode_index.size, dtype=theta.dtype)
+        states, sensitivities, status = jax.vmap(
+            lambda unit: jax.jvp(of_ode_parameters, (theta[ode_index],), (unit,), has_aux=True),
+            out_axes=(None, 0, None),
+        )(basis)
+        states_tangent = jnp.tensordot(direction[ode_index], sensitivities, axes=1)
+        status_tangent = np.zeros(np.shape(status), dtype=jax.dtypes.float0)
+        return (states, status), (states_tangent, status_tangent)
+
+    return states_and_status
 
 
 def forward_value_and_grad(function: Callable) -> Callable:

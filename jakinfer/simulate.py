@@ -66,6 +66,12 @@ class SolverConfig(eqx.Module):
         dtmin: smallest step size allowed (model time units); a solve that needs a
             smaller step fails with `SolveStatus.STEP_SIZE` instead of spending
             the whole step budget (finite-time blow-up). `None`: no minimum.
+        ode_parameter_sensitivities: with `ForwardMode`, differentiate the
+            solves once per call in the directions of the estimated parameters
+            they depend on, whatever the number of outer tangents
+            (`Problem.simulate_states`); noise and observable parameters then
+            cost no sensitivity solve. `False` pushes every outer tangent
+            through the solver (plain JAX forward mode).
     """
 
     solver: diffrax.AbstractSolver = Rodas5P()
@@ -80,6 +86,12 @@ class SolverConfig(eqx.Module):
     icoeff: float = 0.3
     dcoeff: float = 0.0
     dtmin: float | None = None
+    ode_parameter_sensitivities: bool = eqx.field(static=True, default=True)
+
+    @property
+    def reduces_sensitivities(self) -> bool:
+        """Whether `Problem.simulate_states` differentiates only in the ODE's directions."""
+        return self.ode_parameter_sensitivities and isinstance(self.adjoint, diffrax.ForwardMode)
 
     def solver_for(self, model: CompiledModel) -> diffrax.AbstractSolver:
         """The solver to use for `model` (with its analytic Jacobian where wanted)."""

@@ -208,6 +208,34 @@ def test_decay_forward_reverse_and_closed_form_gradients_agree(decay, theta):
     np.testing.assert_allclose(np.asarray(reverse), np.asarray(forward), rtol=1e-12, atol=1e-12)
 
 
+def test_ode_parameter_index_leaves_out_noise_and_observable_parameters(decay, boehm):
+    # decay: k enters the ODE, x0 an initial-state override; scale and sigma only the observable
+    np.testing.assert_array_equal(decay.ode_parameter_index, [0, 1])
+    ode_ids = [boehm.parameters.ids[k] for k in boehm.ode_parameter_index]
+    assert ode_ids == ["Epo_degradation_BaF3", "k_exp_hetero", "k_exp_homo", "k_imp_hetero", "k_imp_homo", "k_phos"]
+
+
+def test_reduced_sensitivities_match_plain_forward_mode(decay):
+    """One sensitivity solve in the ODE's directions (the default) against JAX's
+    forward mode pushing every tangent through the solver: gradient, Jacobian
+    of the predictions and the exact Hessian (second order through the rule)."""
+    plain = decay.with_solver(SolverConfig(ode_parameter_sensitivities=False))
+    assert decay.solver.reduces_sensitivities and not plain.solver.reduces_sensitivities
+    theta = jnp.asarray(THETAS[1])
+    for reduced, reference in (
+        (decay.value_and_grad(theta), plain.value_and_grad(theta)),
+        (jax.jit(jax.jacfwd(lambda t: decay.predict(t)[0]))(theta),
+         jax.jit(jax.jacfwd(lambda t: plain.predict(t)[0]))(theta)),
+        (jax.jit(jax.jacfwd(jax.jacfwd(decay._log_likelihood_raw)))(theta),
+         jax.jit(jax.jacfwd(jax.jacfwd(plain._log_likelihood_raw)))(theta)),
+    ):
+        for ours, theirs in zip(jax.tree.leaves(reduced), jax.tree.leaves(reference), strict=True):
+            np.testing.assert_allclose(np.asarray(ours), np.asarray(theirs), rtol=1e-10, atol=1e-12)
+    hessian = jax.hessian(_decay_log_likelihood)(theta)
+    np.testing.assert_allclose(np.asarray(jax.jit(jax.jacfwd(jax.jacfwd(decay._log_likelihood_raw)))(theta)),
+                               np.asarray(hessian), rtol=1e-5, atol=1e-6)
+
+
 _REVERSE = {}
 
 

@@ -8,6 +8,7 @@ on batches.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable, Mapping, Sequence
 
@@ -160,11 +161,39 @@ def _piecewise(expr: sp.Piecewise, env: Environment):
     return result
 
 
+_COMMON_PREFIX = "cse#"
+"""Prefix of the names given to common subexpressions: `#` is not allowed in
+SBML or PEtab ids, so these names never shadow a model symbol."""
+
+
+def common_subexpressions(
+    expressions: Sequence[sp.Basic],
+) -> tuple[tuple[tuple[str, sp.Basic], ...], tuple[sp.Basic, ...]]:
+    """Factor the subexpressions that `expressions` share out of them (`sympy.cse`).
+
+    Returns:
+        `(common, reduced)`: `common` is a sequence of `(name, expression)`
+        pairs, each expression written in the model symbols and the names
+        before it; `reduced` are the `expressions` written in both.
+    """
+    if not expressions:
+        return (), ()
+    names = (sp.Symbol(f"{_COMMON_PREFIX}{i}") for i in itertools.count())
+    common, reduced = sp.cse(list(expressions), symbols=names, order="none")
+    return tuple((symbol.name, expression) for symbol, expression in common), tuple(reduced)
+
+
 def compile_vector(
     expressions: Sequence[sp.Basic],
     argument_names: Sequence[Sequence[str]],
 ) -> Callable:
     """Build `f(*arrays) -> Array` that evaluates `expressions` into one vector.
+
+    Subexpressions that several entries share (e.g. an input `exp(-k t)` in
+    every rate it drives) are evaluated once per call (`common_subexpressions`).
+    XLA would not merge them itself: it does not fuse one expensive result
+    into several consumers, so each copy became a kernel of its own in every
+    solver step.
 
     Args:
         expressions: the `n` expressions, entry `i` of the result.
@@ -180,7 +209,7 @@ def compile_vector(
         (names,) if isinstance(names, str) else tuple(names) for names in argument_names
     ]
     scalar_argument = [isinstance(names, str) for names in argument_names]
-    frozen_expressions = tuple(expressions)
+    common, frozen_expressions = common_subexpressions(tuple(expressions))
 
     def vector_function(*arguments):
         env: dict[str, object] = {}
@@ -194,6 +223,8 @@ def compile_vector(
                     env[name] = values[index]
         if not frozen_expressions:
             return jnp.zeros((0,))
+        for name, expression in common:
+            env[name] = evaluate(expression, env)
         return jnp.stack([jnp.asarray(evaluate(e, env), dtype=float) for e in frozen_expressions])
 
     return vector_function
