@@ -520,7 +520,7 @@ def run_jakinfer(problem: Problem, theta0: np.ndarray, args: argparse.Namespace)
     config = NutsConfig(chains=args.chains, warmup=args.warmup, draws=args.draws, seed=args.seed,
                         target_accept=args.target_accept, max_tree_depth=args.max_tree_depth,
                         chain_method="sequential", init_theta=tuple(float(v) for v in theta0),
-                        progress_bar=False)
+                        dense_mass=args.dense_mass, progress_bar=False)
     sampler = _CountingSampler(problem, config)
     # Compile `init` and `advance` (one transition per chain, thrown away) before timing the run.
     started = time.perf_counter()
@@ -682,7 +682,8 @@ def markdown(report: dict) -> str:
         f"# NUTS ESS/s: jakinfer against Stan ({report['problem']})", "",
         f"{settings['chains']} chains x ({settings['warmup']} warmup + {settings['draws']} draws), sequential on "
         f"one core (affinity {report['machine']['affinity']}), seed {settings['seed']}, target acceptance "
-        f"{settings['target_accept']}, max tree depth {settings['max_tree_depth']}, diagonal mass matrix, every "
+        f"{settings['target_accept']}, max tree depth {settings['max_tree_depth']}, "
+        f"{'jakinfer: dense mass matrix, Stan: diagonal' if settings.get('dense_mass') else 'diagonal mass matrix'}, every "
         f"chain started at the nominal values; rtol = atol = {settings['rtol']:g}. "
         f"Load average {report['load_before']} before, {report['load_after']} after.", "",
         "| | jakinfer | Stan |", "|---|---|---|",
@@ -750,6 +751,8 @@ def parse_arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--target-accept", type=float, default=0.8)
     parser.add_argument("--max-tree-depth", type=int, default=10)
+    parser.add_argument("--dense-mass", action="store_true",
+                        help="jakinfer adapts a dense mass matrix (Stan through pystan has diag_e only)")
     parser.add_argument("--pin-core", type=int, default=None, help="pin this process (and Stan's worker) to one core")
     parser.add_argument("--fresh-stan-build", action="store_true",
                         help="delete httpstan's cached build of the program first, so that the build time is measured")
@@ -820,6 +823,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "problem": problem.name,
         "settings": {"chains": args.chains, "warmup": args.warmup, "draws": args.draws, "seed": args.seed,
                      "target_accept": args.target_accept, "max_tree_depth": args.max_tree_depth,
+                     "dense_mass": args.dense_mass,
                      "rtol": float(solver.rtol), "atol": float(solver.atol), "max_num_steps": int(solver.max_steps),
                      "tight_tolerance": args.tight_tolerance,
                      "init": "nominal values clipped into the bounds, every chain",
