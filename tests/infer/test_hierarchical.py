@@ -114,7 +114,9 @@ def test_profiled_gradient_and_fisher(toy):
     reduced = jnp.asarray([-0.3, -1.1, -0.2])
     f, gradient, fisher = jax.jit(objective.noise.value_grad_fisher)(reduced)
     function = jax.jit(objective.function)
-    assert float(f) == pytest.approx(float(function(reduced)), rel=1e-12)
+    # the same solve up to rounding: here the state is solved inside the sensitivity solve (another
+    # compiled program), where a rounding difference can tip one adaptive step (rtol 1e-8)
+    assert float(f) == pytest.approx(float(function(reduced)), rel=1e-9)
     steps = 1e-5 * np.eye(3)
     central = [(float(function(reduced + h)) - float(function(reduced - h))) / 2e-5 for h in steps]
     np.testing.assert_allclose(gradient, central, rtol=1e-5, atol=1e-6)
