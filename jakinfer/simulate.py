@@ -9,6 +9,8 @@ likelihood turns into `-inf` and the caller reports.
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
+from types import MappingProxyType
 
 import diffrax
 import equinox as eqx
@@ -44,6 +46,13 @@ _REASONS = {
 }
 
 
+DEFAULT_PI: tuple[float, float] = (0.3, 0.3)
+"""`(pcoeff, icoeff)` of the step-size controller for solvers not in `RECOMMENDED_PI`."""
+
+RECOMMENDED_PI: Mapping[type, tuple[float, float]] = MappingProxyType({Rodas5P: (0.1, 0.7)})
+"""`(pcoeff, icoeff)` per solver type, measured on the bundled problems (see `SolverConfig`)."""
+
+
 class SolverConfig(eqx.Module):
     """How to solve the ODEs.
 
@@ -64,13 +73,14 @@ class SolverConfig(eqx.Module):
             `|f(x)| <= atol + rtol |x|` (RMS norm).
         pcoeff, icoeff, dcoeff: PID controller coefficients (diffrax's
             convention: exponents `coeff / error_order` of the last errors).
-            The default PI pair `(0.1, 0.7)` lets the step grow faster on
-            smooth stretches than diffrax's suggested `(0.3, 0.3)`: Rodas5P
-            then takes 158 instead of 206 steps on Boehm 2014 at the nominal
-            parameters and 23 % (median) fewer over random points of its box,
-            with nllh differences below 1e-8 relative to an rtol = 1e-12
-            solve; on Swameye 2003 9 % fewer, and never more steps at 95 % of
-            the points tried (`experiments/benchmarks/RESULTS.md`).
+            `None` (default) takes the solver's pair, `RECOMMENDED_PI`: for
+            Rodas5P the PI pair `(0.1, 0.7)`, which lets the step grow faster
+            on smooth stretches than `(0.3, 0.3)`: 158 instead of 206 steps on
+            Boehm 2014 at the nominal parameters and 23 % fewer (median) over
+            random points of its box, nllh within 1e-8 relative of an
+            rtol = 1e-12 solve; on Swameye 2003 9 % fewer. Kvaerno5 keeps
+            `(0.3, 0.3)`: with `(0.1, 0.7)` its Newton iterations fail on the
+            long steps (1192 instead of 463 steps on Boehm).
         dtmin: smallest step size allowed (model time units); a solve that needs a
             smaller step fails with `SolveStatus.STEP_SIZE` instead of spending
             the whole step budget (finite-time blow-up). `None`: no minimum.
@@ -90,8 +100,8 @@ class SolverConfig(eqx.Module):
     adjoint: diffrax.AbstractAdjoint = diffrax.ForwardMode()
     steady_state_rtol: float = 1e-10
     steady_state_atol: float = 1e-10
-    pcoeff: float = 0.1
-    icoeff: float = 0.7
+    pcoeff: float | None = None
+    icoeff: float | None = None
     dcoeff: float = 0.0
     dtmin: float | None = None
     ode_parameter_sensitivities: bool = eqx.field(static=True, default=True)
@@ -114,11 +124,12 @@ class SolverConfig(eqx.Module):
         return solver
 
     def controller(self) -> diffrax.PIDController:
+        recommended_p, recommended_i = RECOMMENDED_PI.get(type(self.solver), DEFAULT_PI)
         return diffrax.PIDController(
             rtol=self.rtol,
             atol=self.atol,
-            pcoeff=self.pcoeff,
-            icoeff=self.icoeff,
+            pcoeff=recommended_p if self.pcoeff is None else self.pcoeff,
+            icoeff=recommended_i if self.icoeff is None else self.icoeff,
             dcoeff=self.dcoeff,
             dtmin=self.dtmin,
             force_dtmin=False,
