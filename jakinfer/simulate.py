@@ -76,7 +76,7 @@ class SolverConfig(eqx.Module):
             `None` (default) takes the solver's pair, `RECOMMENDED_PI`: for
             Rodas5P the PI pair `(0.1, 0.7)`, which lets the step grow faster
             on smooth stretches than `(0.3, 0.3)`: 158 instead of 206 steps on
-            Boehm 2014 at the nominal parameters and 23 % fewer (median) over
+            Boehm 2014 at the nominal parameters and 23-32 % fewer (medians) over
             random points of its box, nllh within 1e-8 relative of an
             rtol = 1e-12 solve; on Swameye 2003 9 % fewer. Kvaerno5 keeps
             `(0.3, 0.3)`: with `(0.1, 0.7)` its Newton iterations fail on the
