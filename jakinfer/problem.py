@@ -604,8 +604,7 @@ def _with_ode_sensitivities(simulate: Callable, ode_index: np.ndarray) -> Callab
         (theta,), (direction,) = primals, tangents
 
         def of_ode_parameters(subset):
-            states, status = simulate(theta.at[ode_index].set(subset))
-            return states, status
+            return simulate(theta.at[ode_index].set(subset))  # (states, status): status is the aux output
 
         basis = jnp.eye(ode_index.size, dtype=theta.dtype)
         states, sensitivities, status = jax.vmap(
