@@ -13,7 +13,7 @@ $(BIN)/.installed: pyproject.toml
 
 ## demo: set up, then sample the bundled Boehm 2014 problem and write runs/boehm2014/
 demo: $(BIN)/.installed
-	$(BIN)/jakinfer sample boehm2014 --chains 2 --warmup 200 --draws 200 --max-tree-depth 8 --dense-mass --seed 1 --out runs/boehm2014
+	$(BIN)/jakinfer sample boehm2014 --chains 2 --warmup 300 --draws 700 --max-tree-depth 8 --seed 1 --out runs/boehm2014
 
 ## test: set up, then run the test suite (slow checks excluded; `-m slow` runs them)
 test: $(BIN)/.installed

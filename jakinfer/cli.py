@@ -74,6 +74,7 @@ def _count(minimum: int, maximum: int | None = None):
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of `jakinfer` (subcommands `evaluate`, `optimize`, `profile`, `laplace`,
     `sample`, `sbc`, `report`)."""
+    from jakinfer.infer.bounded import BOUND_TRANSFORMS
     from jakinfer.infer.nuts import CHAIN_METHODS, INIT_STRATEGIES, NutsConfig
     from jakinfer.infer.optimize import NOISE_HANDLING
     from jakinfer.infer.profile import ProfileConfig
@@ -106,6 +107,10 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--init", choices=INIT_STRATEGIES, default=defaults.init,
                          help="where chains start (default: nominal values clipped into the bounds)")
         sub.add_argument("--dense-mass", action="store_true", help="adapt a dense mass matrix")
+        sub.add_argument("--bound-transform", choices=BOUND_TRANSFORMS, default=defaults.bound_transform,
+                         help="map from the real line onto the parameter bounds that NUTS moves through "
+                              "(probit: a uniform prior becomes a standard normal; logistic: numpyro's and "
+                              "Stan's default)")
         sub.add_argument("--target-accept", type=float, default=defaults.target_accept,
                          help="target acceptance probability of the step-size adaptation, in (0, 1)")
         sub.add_argument("--max-tree-depth", type=_count(1, 30), default=defaults.max_tree_depth)
@@ -253,7 +258,7 @@ def _nuts_config(args: argparse.Namespace):
         chains=args.chains, warmup=args.warmup, draws=args.draws, seed=args.seed,
         target_accept=args.target_accept, max_tree_depth=args.max_tree_depth, dense_mass=args.dense_mass,
         chain_method=args.chain_method, init=args.init, progress_bar=not args.no_progress,
-        chunk_size=args.chunk_size,
+        chunk_size=args.chunk_size, bound_transform=args.bound_transform,
     )
 
 

@@ -7,8 +7,9 @@ adapted to Stan), so nothing is copied by hand. Both samplers then target the
 same density over the same parameters on the same estimation scale:
 
 * parameters `theta` on PEtab's estimation scale (log10 for Boehm), bounded by
-  the PEtab bounds (both samplers map the interval to the real line with a
-  logistic transform);
+  the PEtab bounds (Stan maps the interval to the real line with its logistic
+  transform, jakinfer with `--bound-transform`: its default probit map, or the
+  same logistic map; the density of `theta` is the same either way);
 * the prior of `jakinfer.parameters.ParameterSpace.log_prior` (uniform on the
   estimation scale within the bounds where the PEtab table gives none,
   normalised; the PEtab prior types otherwise);
@@ -66,6 +67,7 @@ from sympy.printing.c import C99CodePrinter
 
 # Nothing imported here starts JAX's runtime: Stan's worker process is forked
 # before the first JAX computation (forking a process with XLA's threads is unsafe).
+from jakinfer.infer.bounded import BOUND_TRANSFORMS
 from jakinfer.infer.nuts import NutsConfig, NutsSampler, compile_timer, initial_theta, sample_posterior
 from jakinfer.io.bundled import resolve_problem_path
 from jakinfer.problem import Problem
@@ -252,8 +254,16 @@ def _prior_lines(problem: Problem) -> list[str]:
     return lines
 
 
-def stan_program(problem: Problem) -> str:
-    """The Stan program of `problem`'s posterior over `theta` (its data: `stan_data(problem)`)."""
+def stan_program(problem: Problem, bound_transform: str = "logistic") -> str:
+    """The Stan program of `problem`'s posterior over `theta` (its data: `stan_data(problem)`).
+
+    `bound_transform`: `logistic` declares `theta` with Stan's bounds (its logistic
+    map from the real line); `probit` samples `theta_z` on the real line and sets
+    `theta = lb + (ub - lb) .* Phi(theta_z)` with the map's Jacobian in `target`,
+    by hand, as jakinfer's default does (`jakinfer.infer.bounded`).
+    """
+    if bound_transform not in ("logistic", "probit"):
+        raise ValueError(f"bound_transform must be 'logistic' or 'probit', got {bound_transform!r}")
     _check_supported(problem)
     model = problem.model
     space = problem.parameters
@@ -361,8 +371,14 @@ def stan_program(problem: Problem) -> str:
     parts = [header, "functions {", "\n".join(functions), "}", "data {", *data, "}"]
     if transformed_data:
         parts += ["transformed data {", *transformed_data, "}"]
-    parts += ["parameters {", f"  vector<lower=lb, upper=ub>[{n_theta}] theta;", "}",
-              "model {", *model_block, "}", ""]
+    if bound_transform == "logistic":
+        parts += ["parameters {", f"  vector<lower=lb, upper=ub>[{n_theta}] theta;", "}"]
+    else:
+        parts += ["parameters {", f"  vector[{n_theta}] theta_z;                // probit coordinates of theta", "}",
+                  "transformed parameters {", f"  vector[{n_theta}] theta = lb + (ub - lb) .* Phi(theta_z);", "}"]
+        model_block = ["  target += std_normal_lpdf(theta_z) + sum(log(ub - lb));  // Jacobian of the probit map",
+                       *model_block]
+    parts += ["model {", *model_block, "}", ""]
     return "\n".join(parts)
 
 
@@ -457,12 +473,38 @@ def build_stan(program: str, data: dict, seed: int, fresh: bool) -> tuple[object
     return posterior, {"model_name": model_name, "build_s": time.perf_counter() - started, "was_cached": cached}
 
 
-def run_stan(posterior, theta0: np.ndarray, args: argparse.Namespace) -> dict:
+def _stan_init(problem: Problem, theta: np.ndarray, bound_transform: str) -> dict:
+    """Stan's parameters at `theta` (estimation scale) for the program's bound transform."""
+    if bound_transform == "logistic":
+        return {"theta": [float(v) for v in theta]}
+    from scipy.special import ndtri
+
+    lower, upper = problem.parameters.lower, problem.parameters.upper
+    return {"theta_z": [float(v) for v in ndtri((theta - lower) / (upper - lower))]}
+
+
+def _stan_jacobian(problem: Problem, theta: np.ndarray, bound_transform: str) -> tuple[float, np.ndarray, np.ndarray]:
+    """At `theta`: the log Jacobian of the map from Stan's unconstrained `u`, `dtheta/du` and
+    the derivative of the log Jacobian in `u` (each `(n,)` but the first)."""
+    from scipy.special import ndtri
+    from scipy.stats import norm
+
+    lower, upper = problem.parameters.lower, problem.parameters.upper
+    fraction = (theta - lower) / (upper - lower)
+    if bound_transform == "logistic":
+        dtheta_du = (upper - lower) * fraction * (1 - fraction)
+        return float(np.sum(np.log(dtheta_du))), dtheta_du, 1 - 2 * fraction
+    z = ndtri(fraction)
+    dtheta_du = (upper - lower) * norm.pdf(z)
+    return float(np.sum(np.log(dtheta_du))), dtheta_du, -z
+
+
+def run_stan(posterior, problem: Problem, theta0: np.ndarray, args: argparse.Namespace) -> dict:
     _drop_cached_fits(posterior.model_name)
     started = time.perf_counter()
     fit = posterior.sample(
         num_chains=args.chains, num_warmup=args.warmup, num_samples=args.draws,
-        init=[{"theta": [float(v) for v in theta0]} for _ in range(args.chains)],
+        init=[_stan_init(problem, theta0, args.stan_bound_transform) for _ in range(args.chains)],
         delta=args.target_accept, max_depth=args.max_tree_depth, save_warmup=True,
     )
     wall = time.perf_counter() - started
@@ -520,7 +562,7 @@ def run_jakinfer(problem: Problem, theta0: np.ndarray, args: argparse.Namespace)
     config = NutsConfig(chains=args.chains, warmup=args.warmup, draws=args.draws, seed=args.seed,
                         target_accept=args.target_accept, max_tree_depth=args.max_tree_depth,
                         chain_method="sequential", init_theta=tuple(float(v) for v in theta0),
-                        dense_mass=args.dense_mass, progress_bar=False)
+                        dense_mass=args.dense_mass, bound_transform=args.bound_transform, progress_bar=False)
     sampler = _CountingSampler(problem, config)
     # Compile `init` and `advance` (one transition per chain, thrown away) before timing the run.
     started = time.perf_counter()
@@ -546,8 +588,12 @@ def run_jakinfer(problem: Problem, theta0: np.ndarray, args: argparse.Namespace)
 # -- checking that both target the same density ------------------------------------------------
 
 
-def check_density(problem: Problem, posterior, points: np.ndarray, tolerance: float | None = None) -> list[dict]:
+def check_density(problem: Problem, posterior, points: np.ndarray, tolerance: float | None = None,
+                  bound_transform: str = "logistic") -> list[dict]:
     """Stan's log density (no Jacobian) and jakinfer's log posterior, and their gradients in theta.
+
+    `bound_transform` is that of the Stan program; with `probit` the Jacobian is part
+    of Stan's `target` and is taken off here.
 
     With `tolerance`, both solve the ODEs to rtol = atol = `tolerance` instead of
     the problem's own (Stan's tolerances are data: the compiled model is reused).
@@ -562,17 +608,17 @@ def check_density(problem: Problem, posterior, points: np.ndarray, tolerance: fl
         posterior = dataclasses.replace(posterior, data={**posterior.data, "rtol": tolerance, "atol": tolerance})
 
     log_posterior = jax.jit(jax.value_and_grad(problem.log_posterior_fn()))
-    lower, upper = problem.parameters.lower, problem.parameters.upper
     rows = []
     for theta in points:
         value, gradient = log_posterior(jnp.asarray(theta))
-        u = posterior.unconstrain_pars({"theta": [float(v) for v in theta]})
+        u = posterior.unconstrain_pars(_stan_init(problem, theta, bound_transform))
+        log_jacobian, dtheta_du, dlog_jacobian_du = _stan_jacobian(problem, theta, bound_transform)
         stan_value = posterior.log_prob(u, adjust_transform=False)
-        # Stan's gradient is in u with the Jacobian term; theta = lower + (upper - lower) inv_logit(u)
+        if bound_transform == "probit":  # the Jacobian is in the program's target
+            stan_value -= log_jacobian
+        # Stan's gradient is in u with the Jacobian term: theta = lower + (upper - lower) s(u)
         stan_gradient_u = np.asarray(posterior.grad_log_prob(u))
-        fraction = (theta - lower) / (upper - lower)
-        dtheta_du = (upper - lower) * fraction * (1 - fraction)
-        stan_gradient = (stan_gradient_u - (1 - 2 * fraction)) / dtheta_du
+        stan_gradient = (stan_gradient_u - dlog_jacobian_du) / dtheta_du
         gradient = np.asarray(gradient)
         scale = np.maximum(np.abs(gradient), 1.0)
         rows.append({
@@ -683,7 +729,9 @@ def markdown(report: dict) -> str:
         f"{settings['chains']} chains x ({settings['warmup']} warmup + {settings['draws']} draws), sequential on "
         f"one core (affinity {report['machine']['affinity']}), seed {settings['seed']}, target acceptance "
         f"{settings['target_accept']}, max tree depth {settings['max_tree_depth']}, "
-        f"{'jakinfer: dense mass matrix, Stan: diagonal' if settings.get('dense_mass') else 'diagonal mass matrix'}, every "
+        f"{'jakinfer: dense mass matrix, Stan: diagonal' if settings.get('dense_mass') else 'diagonal mass matrix'}, "
+        f"bounds reached through jakinfer's {settings.get('bound_transform', 'logistic')} map and Stan's "
+        f"{settings.get('stan_bound_transform', 'logistic')} map, every "
         f"chain started at the nominal values; rtol = atol = {settings['rtol']:g}. "
         f"Load average {report['load_before']} before, {report['load_after']} after.", "",
         "| | jakinfer | Stan |", "|---|---|---|",
@@ -753,6 +801,11 @@ def parse_arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--max-tree-depth", type=int, default=10)
     parser.add_argument("--dense-mass", action="store_true",
                         help="jakinfer adapts a dense mass matrix (Stan through pystan has diag_e only)")
+    parser.add_argument("--bound-transform", choices=BOUND_TRANSFORMS, default=NutsConfig.bound_transform,
+                        help="jakinfer's map from the real line onto the bounds (Stan's program keeps its logistic map)")
+    parser.add_argument("--stan-bound-transform", choices=("logistic", "probit"), default="logistic",
+                        help="Stan's map onto the bounds: its own logistic one (default, what Stan users get from "
+                        "`<lower, upper>`) or the probit map written into the program by hand")
     parser.add_argument("--pin-core", type=int, default=None, help="pin this process (and Stan's worker) to one core")
     parser.add_argument("--fresh-stan-build", action="store_true",
                         help="delete httpstan's cached build of the program first, so that the build time is measured")
@@ -772,7 +825,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     problem = Problem.from_petab(resolve_problem_path(args.problem))
     if args.write_program is not None:
         args.write_program.parent.mkdir(parents=True, exist_ok=True)
-        args.write_program.write_text(stan_program(problem))
+        args.write_program.write_text(stan_program(problem, args.stan_bound_transform))
         args.write_program.with_suffix(".data.json").write_text(json.dumps(stan_data(problem), indent=1))
         print(f"wrote {args.write_program}")
         return 0
@@ -784,7 +837,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     sequential_stan_worker()  # before any JAX computation
     load_before = " ".join(f"{v:.2f}" for v in os.getloadavg())
-    program, data = stan_program(problem), stan_data(problem)
+    program, data = stan_program(problem, args.stan_bound_transform), stan_data(problem)
     theta0 = initial_theta(problem, NutsConfig(init="nominal"))
     solver: SolverConfig = problem.solver
 
@@ -795,9 +848,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     signs = np.where(np.arange(theta0.size) % 2 == 0, 1.0, -1.0)
     points = np.stack([theta0, np.clip(theta0 + 0.05 * signs, lower + 1e-3, upper - 1e-3),
                        np.clip(theta0 - 0.2 * signs, lower + 1e-3, upper - 1e-3)])
-    density = check_density(problem, posterior, points)
+    density = check_density(problem, posterior, points, bound_transform=args.stan_bound_transform)
     if args.tight_tolerance > 0:
-        density += check_density(problem, posterior, points, args.tight_tolerance)
+        density += check_density(problem, posterior, points, args.tight_tolerance, args.stan_bound_transform)
     for row in density:
         print(f"log density (rtol = atol = {row['tolerance']:g}): jakinfer {row['jakinfer']:.10f}  "
               f"Stan {row['stan']:.10f}  difference {row['difference']:.3e}  gradient max rel. difference "
@@ -808,7 +861,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
     _progress(f"Stan NUTS: {args.chains} chains x ({args.warmup} + {args.draws})")
-    stan_result = run_stan(posterior, theta0, args)
+    stan_result = run_stan(posterior, problem, theta0, args)
     _progress(f"Stan sampling {stan_result['wall_s']:.1f} s; jakinfer NUTS")
     jakinfer_result = run_jakinfer(problem, theta0, args)
     _progress(f"jakinfer sampling {jakinfer_result['wall_s']:.1f} s "
@@ -823,7 +876,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "problem": problem.name,
         "settings": {"chains": args.chains, "warmup": args.warmup, "draws": args.draws, "seed": args.seed,
                      "target_accept": args.target_accept, "max_tree_depth": args.max_tree_depth,
-                     "dense_mass": args.dense_mass,
+                     "dense_mass": args.dense_mass, "bound_transform": args.bound_transform,
+                     "stan_bound_transform": args.stan_bound_transform,
                      "rtol": float(solver.rtol), "atol": float(solver.atol), "max_num_steps": int(solver.max_steps),
                      "tight_tolerance": args.tight_tolerance,
                      "init": "nominal values clipped into the bounds, every chain",

@@ -7,7 +7,9 @@ data vector:
     factor log_prior(theta) + sum(log(upper - lower))   (PEtab priors; 0 where none is given)
     factor log_likelihood(theta; data)
 
-The `Uniform` site gives NUTS its bijection to the unconstrained space; the first
+The `Uniform` site gives NUTS its bijection to the unconstrained space
+(`NutsConfig.bound_transform`: the probit map by default, numpyro's logistic map
+on request; see `jakinfer.infer.bounded`); the first
 factor replaces the uniform density by the parameter's PEtab prior where one is
 given, so the prior is the PEtab density truncated to the bounds (unnormalised:
 the truncation constant does not change the posterior). The log joint density
@@ -60,13 +62,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import numpyro
-import numpyro.distributions as dist
 from numpyro.distributions.transforms import biject_to
 from numpyro.infer import init_to_median, init_to_uniform
 from numpyro.infer.hmc import hmc
 from numpyro.infer.util import initialize_model, potential_energy
 
 from jakinfer.errors import InputError, SimulationError
+from jakinfer.infer.bounded import BOUND_TRANSFORMS, BoundTransform, bounded_uniform
 from jakinfer.problem import Problem, forward_value_and_grad
 from jakinfer.simulate import SolveStatus
 
@@ -123,6 +125,12 @@ class NutsConfig:
             (-2, 2) on the unconstrained scale, different per chain).
         init_theta: explicit start `(n_theta,)` on the estimation scale, strictly
             inside the bounds, shared by all chains.
+        bound_transform: the bijection from the real line onto each parameter's
+            bounds that NUTS moves through: `probit` (default; a uniform prior
+            becomes a standard normal, so a likelihood flat up to a bound gives a
+            Gaussian tail) or `logistic` (numpyro's and Stan's default, whose
+            tails fall off only exponentially). The posterior is the same; the
+            number of leapfrog steps per draw is not (`jakinfer.infer.bounded`).
         progress_bar: show a progress bar (updated once per chunk).
         chunk_size: iterations per chunk: the sampler returns to Python, and a
             checkpointed run saves its progress, every `chunk_size` iterations.
@@ -139,6 +147,7 @@ class NutsConfig:
     chain_method: ChainMethod = "vectorized"
     init: InitStrategy = "nominal"
     init_theta: tuple[float, ...] | None = None
+    bound_transform: BoundTransform = "probit"
     progress_bar: bool = True
     chunk_size: int = 100
 
@@ -167,6 +176,9 @@ class NutsConfig:
             raise InputError(
                 f"NUTS setting chain_method must be one of {CHAIN_METHODS}, got {self.chain_method!r}"
             )
+        if self.bound_transform not in BOUND_TRANSFORMS:
+            raise InputError(f"NUTS setting bound_transform must be one of {BOUND_TRANSFORMS}, "
+                             f"got {self.bound_transform!r}")
         if self.init not in INIT_STRATEGIES:
             raise InputError(f"NUTS setting init must be one of {INIT_STRATEGIES}, got {self.init!r}")
         if self.init_theta is not None:
@@ -186,7 +198,7 @@ class NutsConfig:
     def kernel_settings(self) -> tuple:
         """The settings a compiled `NutsSampler` depends on (not the seed, nor the start)."""
         return (self.chains, self.warmup, self.target_accept, self.max_tree_depth, self.dense_mass,
-                self.chain_method, self.chunk_size)
+                self.chain_method, self.chunk_size, self.bound_transform)
 
 
 @dataclass(frozen=True)
@@ -326,7 +338,8 @@ def data_log_likelihood(problem: Problem, monitor: FailureMonitor | None = None)
     return log_likelihood
 
 
-def posterior_model(problem: Problem, data=None, monitor: FailureMonitor | None = None) -> None:
+def posterior_model(problem: Problem, data=None, monitor: FailureMonitor | None = None,
+                    bound_transform: BoundTransform = "probit") -> None:
     """The numpyro model of `problem`'s posterior over `theta` (estimation scale).
 
     One sample site `theta` `(n_theta,)` and two factors, `log_prior_correction`
@@ -336,11 +349,10 @@ def posterior_model(problem: Problem, data=None, monitor: FailureMonitor | None 
     Args:
         data: `(n_m,)` measured values (default: the problem's own); may be traced.
         monitor: counts evaluations whose solve failed.
+        bound_transform: the bijection NUTS moves through (`NutsConfig.bound_transform`).
     """
     space = problem.parameters
-    lower = jnp.asarray(space.lower, dtype=float)
-    upper = jnp.asarray(space.upper, dtype=float)
-    theta = numpyro.sample("theta", dist.Uniform(lower, upper).to_event(1))
+    theta = numpyro.sample("theta", bounded_uniform(space.lower, space.upper, bound_transform))
     if any(prior is not None for prior in space.priors):
         log_width = float(np.sum(np.log(space.upper - space.lower)))
         numpyro.factor("log_prior_correction", problem.log_prior(theta) + log_width)
@@ -402,10 +414,9 @@ class NutsSampler:
         self.config = config
         self.monitor = monitor or FailureMonitor()
         space = problem.parameters
-        support = dist.Uniform(jnp.asarray(space.lower, dtype=float),
-                               jnp.asarray(space.upper, dtype=float)).to_event(1).support
-        self._transform = biject_to(support)
-        self._model = functools.partial(posterior_model, problem, monitor=self.monitor)
+        self._transform = biject_to(bounded_uniform(space.lower, space.upper, config.bound_transform).support)
+        self._model = functools.partial(posterior_model, problem, monitor=self.monitor,
+                                        bound_transform=config.bound_transform)
         self.data = jnp.asarray(problem.measurements.values, dtype=float)
         model = self._model
         init_kernel, sample_kernel = hmc(

@@ -2,19 +2,14 @@
 
 import importlib.util
 import json
-from pathlib import Path
 
 import pytest
-
-SUITE = Path(__file__).resolve().parents[2] / "experiments" / "benchmarks" / "benchmark_suite.py"
+from script_loader import load_script
 
 
 @pytest.fixture(scope="module")
 def suite():
-    spec = importlib.util.spec_from_file_location("benchmark_suite", SUITE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("benchmarks/benchmark_suite.py")
 
 
 def test_quick_benchmark_measures_every_implementation_and_they_agree(suite, tmp_path):

@@ -13,17 +13,16 @@ compilation), so they are marked slow; the cheap contract checks are not.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from script_loader import load_script
 
 EXPERIMENTS = Path(__file__).resolve().parents[2] / "experiments"
 BOEHM_NLLH = 138.2219969
@@ -33,11 +32,7 @@ SCRIPT_TIMEOUT_S = 3600
 
 
 def _load_run_all():
-    spec = importlib.util.spec_from_file_location("run_all", EXPERIMENTS / "run_all.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("run_all", module)  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
+    return load_script("run_all.py")
 
 
 run_all = _load_run_all()
@@ -124,9 +119,7 @@ def check_boehm_multistart_settings(out: Path) -> None:
 def test_wilson_interval_matches_scipy():
     from scipy.stats import binomtest
 
-    spec = importlib.util.spec_from_file_location("settings", EXPERIMENTS / "boehm_multistart_settings.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_script("boehm_multistart_settings.py")
     for successes, n in ((13, 100), (0, 4), (4, 4), (1, 20)):
         reference = binomtest(successes, n).proportion_ci(confidence_level=0.95, method="wilson")
         np.testing.assert_allclose(module.wilson_interval(successes, n), (reference.low, reference.high),

@@ -13,22 +13,15 @@ import importlib.util
 import json
 import math
 import re
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
-
-SCRIPT = Path(__file__).resolve().parents[2] / "experiments" / "benchmarks" / "nuts_vs_stan.py"
+from script_loader import load_script
 
 
 @pytest.fixture(scope="module")
 def script():
-    spec = importlib.util.spec_from_file_location("nuts_vs_stan", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("nuts_vs_stan", module)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("benchmarks/nuts_vs_stan.py")
 
 
 @pytest.fixture(scope="module")
@@ -102,3 +95,38 @@ def test_ess_rates_and_ratios(script):
     peer = {**script.ess_aggregates(per_parameter, 20.0), "ms_per_leapfrog_step": 15.0}
     ratios = script.ratios(ours, peer)
     assert ratios["ratio_ess_bulk_per_s"] == 2.0 and ratios["ratio_time_per_leapfrog_step"] == 1.5
+
+
+def test_probit_program_and_its_jacobian(script, boehm, tmp_path):
+    """`--stan-bound-transform probit`: theta from probit coordinates, the map's Jacobian in
+    `target`; `_stan_jacobian` (used to compare Stan's density and gradient with jakinfer's)
+    matches numerical derivatives of the map for both transforms."""
+    from scipy.special import expit, logit, ndtr
+
+    path = tmp_path / "probit.stan"
+    assert script.main(["--write-program", str(path), "--stan-bound-transform", "probit"]) == 0
+    program = path.read_text()
+    assert "vector[9] theta_z;" in program and "theta = lb + (ub - lb) .* Phi(theta_z);" in program
+    assert "target += std_normal_lpdf(theta_z) + sum(log(ub - lb));" in program
+    assert "<lower=lb, upper=ub>" not in program
+    with pytest.raises(ValueError, match="bound_transform"):
+        script.stan_program(boehm, "tanh")
+
+    lower, upper = boehm.parameters.lower, boehm.parameters.upper
+    theta = np.clip(boehm.nominal_theta, lower + 0.5, upper - 0.5)
+    # Stan is given theta itself for its own logistic map, the probit coordinates otherwise
+    assert script._stan_init(boehm, theta, "logistic") == {"theta": list(theta)}
+    z = np.array(script._stan_init(boehm, theta, "probit")["theta_z"])
+    np.testing.assert_allclose(lower + (upper - lower) * ndtr(z), theta, rtol=1e-12)
+
+    def slope(cdf, u, h=1e-6):
+        """`dtheta/du` by central differences."""
+        return (upper - lower) * (cdf(u + h) - cdf(u - h)) / (2 * h)
+
+    coordinates = {"logistic": (expit, logit((theta - lower) / (upper - lower))), "probit": (ndtr, z)}
+    for name, (cdf, u) in coordinates.items():
+        log_jacobian, dtheta_du, dlog_du = script._stan_jacobian(boehm, theta, name)
+        np.testing.assert_allclose(dtheta_du, slope(cdf, u), rtol=1e-7)
+        assert log_jacobian == pytest.approx(float(np.sum(np.log(slope(cdf, u)))), rel=1e-8)
+        log_slope_step = np.log(slope(cdf, u + 1e-4)) - np.log(slope(cdf, u - 1e-4))
+        np.testing.assert_allclose(dlog_du, log_slope_step / 2e-4, atol=1e-5)
