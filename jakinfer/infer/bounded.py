@@ -43,6 +43,8 @@ from numpyro.distributions.transforms import (
 
 BoundTransform = Literal["logistic", "probit"]
 BOUND_TRANSFORMS: tuple[str, ...] = BoundTransform.__args__  # type: ignore[attr-defined]
+DEFAULT_BOUND_TRANSFORM: BoundTransform = "probit"
+"""The map NUTS moves through unless told otherwise (`jakinfer.infer.nuts.NutsConfig`)."""
 
 
 class ProbitTransform(ParameterFreeTransform):

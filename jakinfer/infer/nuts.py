@@ -68,7 +68,7 @@ from numpyro.infer.hmc import hmc
 from numpyro.infer.util import initialize_model, potential_energy
 
 from jakinfer.errors import InputError, SimulationError
-from jakinfer.infer.bounded import BOUND_TRANSFORMS, BoundTransform, bounded_uniform
+from jakinfer.infer.bounded import BOUND_TRANSFORMS, DEFAULT_BOUND_TRANSFORM, BoundTransform, bounded_uniform
 from jakinfer.problem import Problem, forward_value_and_grad
 from jakinfer.simulate import SolveStatus
 
@@ -147,7 +147,7 @@ class NutsConfig:
     chain_method: ChainMethod = "vectorized"
     init: InitStrategy = "nominal"
     init_theta: tuple[float, ...] | None = None
-    bound_transform: BoundTransform = "probit"
+    bound_transform: BoundTransform = DEFAULT_BOUND_TRANSFORM
     progress_bar: bool = True
     chunk_size: int = 100
 
@@ -339,7 +339,7 @@ def data_log_likelihood(problem: Problem, monitor: FailureMonitor | None = None)
 
 
 def posterior_model(problem: Problem, data=None, monitor: FailureMonitor | None = None,
-                    bound_transform: BoundTransform = "probit") -> None:
+                    bound_transform: BoundTransform = DEFAULT_BOUND_TRANSFORM) -> None:
     """The numpyro model of `problem`'s posterior over `theta` (estimation scale).
 
     One sample site `theta` `(n_theta,)` and two factors, `log_prior_correction`
