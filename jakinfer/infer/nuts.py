@@ -130,7 +130,7 @@ class NutsConfig:
             becomes a standard normal, so a likelihood flat up to a bound gives a
             Gaussian tail) or `logistic` (numpyro's and Stan's default, whose
             tails fall off only exponentially). The posterior is the same; the
-            number of leapfrog steps per draw is not (`jakinfer.infer.bounded`).
+            effective sample size per gradient is not (`jakinfer.infer.bounded`).
         progress_bar: show a progress bar (updated once per chunk).
         chunk_size: iterations per chunk: the sampler returns to Python, and a
             checkpointed run saves its progress, every `chunk_size` iterations.
