@@ -63,8 +63,9 @@ Sethna 2012; the second directional derivative of the locations and log scales
 by a finite difference along the step, h = 0.1, acceptance ratio 0.75): 10 and
 13 (seeds 0, 1); optimising without bounds in coordinates mapped onto the box
 (sin map as in MINUIT: 8; probit map: 6). The end points do not move: most
-starts still end in the local optima 147.544 (`k_exp_homo` at 1e5, homodimers
-exported as fast as imported) and 149.588.
+starts still end in the local optima 147.544 (`k_exp_homo` at 1e5 with
+`k_imp_homo` ~ 10^-1.8: homodimers stay in the cytoplasm, where the best fit
+imports them at once) and 149.588 (`k_exp_hetero` and `k_imp_homo` at 1e5).
 """
 
 from __future__ import annotations
