@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from jakinfer.diagnostics import compute_diagnostics
 from jakinfer.infer.bounded import BOUND_TRANSFORMS
 from jakinfer.infer.nuts import NutsConfig, NutsSampler, sample_posterior
 from jakinfer.io.bundled import resolve_problem_path
@@ -34,19 +35,20 @@ from jakinfer.problem import Problem
 
 
 def run_summary(samples, parameter_ids: Sequence[str]) -> dict:
-    """Convergence and efficiency numbers of one run (`NutsSamples`)."""
+    """Convergence and efficiency numbers of one run (`NutsSamples`), the ESS and R-hat
+    from `jakinfer.diagnostics.compute_diagnostics` (rank-normalised, as in the verdict)."""
     import arviz as az
 
-    posterior = az.from_dict(posterior={"theta": samples.theta})
-    bulk = az.ess(posterior, method="bulk")["theta"].values
-    tail = az.ess(posterior, method="tail")["theta"].values
-    rhat = az.rhat(posterior)["theta"].values
+    posterior = az.from_dict(posterior={"theta": samples.theta}, coords={"parameter": list(parameter_ids)},
+                             dims={"theta": ["parameter"]})
+    diagnostics = compute_diagnostics(posterior)
+    bulk = diagnostics.ess_bulk
     steps = samples.stats["n_steps"]
     worst = int(np.argmin(bulk))
     return {
-        "bulk_ess": dict(zip(parameter_ids, map(float, bulk), strict=True)),
-        "min_bulk_ess": float(bulk[worst]), "min_bulk_parameter": parameter_ids[worst],
-        "min_tail_ess": float(tail.min()), "max_rhat": float(rhat.max()),
+        "bulk_ess": dict(zip(diagnostics.parameters, map(float, bulk), strict=True)),
+        "min_bulk_ess": float(bulk[worst]), "min_bulk_parameter": diagnostics.parameters[worst],
+        "min_tail_ess": float(diagnostics.ess_tail.min()), "max_rhat": float(diagnostics.rhat.max()),
         "divergences": int(samples.stats["diverging"].sum()),
         "leapfrog_steps_per_draw": float(steps.mean()),
         "min_bulk_ess_per_1000_steps": float(1000.0 * bulk[worst] / steps.sum()),

@@ -262,8 +262,8 @@ def stan_program(problem: Problem, bound_transform: str = "logistic") -> str:
     `theta = lb + (ub - lb) .* Phi(theta_z)` with the map's Jacobian in `target`,
     by hand, as jakinfer's default does (`jakinfer.infer.bounded`).
     """
-    if bound_transform not in ("logistic", "probit"):
-        raise ValueError(f"bound_transform must be 'logistic' or 'probit', got {bound_transform!r}")
+    if bound_transform not in BOUND_TRANSFORMS:
+        raise ValueError(f"bound_transform must be one of {BOUND_TRANSFORMS}, got {bound_transform!r}")
     _check_supported(problem)
     model = problem.model
     space = problem.parameters
@@ -802,8 +802,8 @@ def parse_arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--dense-mass", action="store_true",
                         help="jakinfer adapts a dense mass matrix (Stan through pystan has diag_e only)")
     parser.add_argument("--bound-transform", choices=BOUND_TRANSFORMS, default=NutsConfig.bound_transform,
-                        help="jakinfer's map from the real line onto the bounds (Stan's program keeps its logistic map)")
-    parser.add_argument("--stan-bound-transform", choices=("logistic", "probit"), default="logistic",
+                        help="jakinfer's map from the real line onto the bounds (Stan's: --stan-bound-transform)")
+    parser.add_argument("--stan-bound-transform", choices=BOUND_TRANSFORMS, default="logistic",
                         help="Stan's map onto the bounds: its own logistic one (default, what Stan users get from "
                         "`<lower, upper>`) or the probit map written into the program by hand")
     parser.add_argument("--pin-core", type=int, default=None, help="pin this process (and Stan's worker) to one core")
