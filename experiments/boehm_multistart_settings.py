@@ -61,8 +61,11 @@ VARIANTS: dict[str, dict] = {
     "accept_ratio 0.1": {"accept_ratio": 0.1},
     "active_tolerance 1e-6": {"active_tolerance": 1e-6},
     "projected BFGS": {"optimizer": "bfgs"},
+    "fisher (defaults), 2 rounds of bound flips": {"bound_flips": 2},
 }
-"""Variant name -> `FisherTrustRegion` fields changed (plus `noise`, or `optimizer: bfgs`)."""
+"""Variant name -> `FisherTrustRegion` fields changed (plus `noise`, `optimizer: bfgs`, or
+`bound_flips`: rounds of bound flips). Every variant but the last runs the local optimiser
+alone (`bound_flips=None`): this compares the optimiser's settings."""
 
 QUICK_VARIANTS = ("fisher (defaults)", "fisher, noise profiled")
 
@@ -80,17 +83,19 @@ def wilson_interval(successes: int, n: int, level: float = 0.95) -> tuple[float,
 
 def run_variant(variant: str, seed: int, n_starts: int) -> dict:
     """One multistart of `variant` (in this process); the row of `settings.csv`."""
+    from jakinfer.infer.bound_flips import BoundFlips
     from jakinfer.infer.optimize import FisherTrustRegion, ObjectiveKind, ProjectedBFGS, multistart
     from jakinfer.io.bundled import resolve_problem_path
     from jakinfer.problem import Problem
 
     settings = dict(VARIANTS[variant])
     noise = settings.pop("noise", "estimated")
+    rounds = settings.pop("bound_flips", 0)
     optimizer = ProjectedBFGS() if settings.pop("optimizer", None) == "bfgs" else FisherTrustRegion(**settings)
     problem = Problem.from_petab(resolve_problem_path("boehm2014"))
     begin = time.perf_counter()
     result = multistart(problem, objective=ObjectiveKind.NEGATIVE_LOG_LIKELIHOOD, n_starts=n_starts, seed=seed,
-                        optimizer=optimizer, noise=noise)
+                        optimizer=optimizer, noise=noise, bound_flips=BoundFlips(rounds=rounds) if rounds else None)
     wall = time.perf_counter() - begin
     reached = int(result.reached(PUBLISHED_NLLH, TOLERANCE).sum())
     low, high = wilson_interval(reached, n_starts)

@@ -64,6 +64,8 @@ SCRIPTS: tuple[Script, ...] = (
     Script("boehm_profiles.py", "Boehm 2014: profile likelihoods of all parameters",
            extra=lambda root: ["--multistart", str(root / "boehm_multistart")]),
     Script("boehm_multistart_settings.py", "Boehm 2014: multistart success rate against optimiser settings"),
+    Script("boehm_multistart_strategies.py", "Boehm 2014: per-start strategies tried for the multistart success "
+           "rate (barrier, anchor, freeze, bound flips)"),
     Script("boehm_nuts.py", "Boehm 2014: NUTS posterior, fit with posterior bands", extra=lambda root: ["--no-progress"]),
     Script("swameye_fit.py", "Swameye 2003: MAP, NUTS, fit, what-if prediction of the pEpoR input",
            extra=lambda root: ["--no-progress"]),

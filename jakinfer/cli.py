@@ -74,6 +74,7 @@ def _count(minimum: int, maximum: int | None = None):
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of `jakinfer` (subcommands `evaluate`, `optimize`, `profile`, `laplace`,
     `sample`, `sbc`, `report`)."""
+    from jakinfer.infer.bound_flips import DEFAULT_BOUND_FLIPS
     from jakinfer.infer.bounded import BOUND_TRANSFORMS
     from jakinfer.infer.nuts import CHAIN_METHODS, INIT_STRATEGIES, NutsConfig
     from jakinfer.infer.optimize import NOISE_HANDLING
@@ -148,6 +149,10 @@ def build_parser() -> argparse.ArgumentParser:
                           help="estimated: noise parameters are optimised like the others (default); "
                                "profiled: pure noise-scale parameters are set to their closed-form optimum "
                                "(hierarchical optimisation)")
+    optimize.add_argument("--bound-flips", type=_count(0), default=DEFAULT_BOUND_FLIPS.rounds, metavar="ROUNDS",
+                          help="rounds of bound flips after the local runs: each parameter that ends on a bound "
+                               "is tried from its opposite bound, improvements kept (default "
+                               f"{DEFAULT_BOUND_FLIPS.rounds}; 0: plain local runs)")
     optimize.add_argument("--no-progress", action="store_true", help="no progress output")
 
     profile_defaults = ProfileConfig()
@@ -329,13 +334,15 @@ def _resumed(run, folder: str) -> None:
 
 
 def _optimize(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    from jakinfer.infer.bound_flips import BoundFlips
     from jakinfer.optimize_run import OBJECTIVES, run_multistart_directory
     from jakinfer.run_layout import OPTIMIZE
 
     problem = _load_problem(args)
     run = run_multistart_directory(
         problem, args.out, n_starts=args.starts, seed=args.seed, objective=OBJECTIVES[args.objective],
-        method=args.method, batch_size=args.batch_size, noise=args.noise, force=args.force,
+        method=args.method, batch_size=args.batch_size, noise=args.noise,
+        bound_flips=BoundFlips(rounds=args.bound_flips), force=args.force,
         command=["jakinfer", *argv], on_batch=_progress(args, "batch"),
     )
     _resumed(run, OPTIMIZE.checkpoint)

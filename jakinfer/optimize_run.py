@@ -46,6 +46,7 @@ import numpy as np
 from jakinfer.campaign import InlineExecutor, Task, TaskResult, run_campaign
 from jakinfer.checkpoint import CheckpointStore, Record, json_ready, write_atomic, write_json_atomic
 from jakinfer.errors import InputError
+from jakinfer.infer.bound_flips import DEFAULT_BOUND_FLIPS, BoundFlips, FlipRecord
 from jakinfer.infer.optimize import (
     BatchResult,
     FisherTrustRegion,
@@ -56,7 +57,7 @@ from jakinfer.infer.optimize import (
     Optimizer,
     ProjectedBFGS,
     ScipyLBFGSB,
-    minimise_starts,
+    minimise_starts_and_flip,
     profiled_noise_ids,
 )
 from jakinfer.infer.profile import ParameterProfile, ProfileConfig, ProfileResult, WalkEnd, assess, profile
@@ -123,21 +124,38 @@ class StageRun:
 # -- multistart ------------------------------------------------------------------------------
 def multistart_fingerprint(problem: Problem, *, objective: ObjectiveKind, n_starts: int, seed: int,
                            optimizer: Optimizer, batch_size: int, sampler: StartSampler,
-                           noise: NoiseHandling = "estimated") -> dict:
+                           noise: NoiseHandling = "estimated", bound_flips: BoundFlips | None = None) -> dict:
     """What identifies a multistart: the problem and every setting that changes the result."""
     return json_ready({
         **problem_fingerprint(problem),
         "optimize": {"objective": objective.value, "n_starts": int(n_starts), "seed": int(seed),
                      "batch_size": int(batch_size), "optimizer": _describe(optimizer),
-                     "sampler": _describe(sampler), "noise": noise},
+                     "sampler": _describe(sampler), "noise": noise, "bound_flips": _describe_flips(bound_flips)},
     })
 
 
+def _describe_flips(bound_flips: BoundFlips | None) -> dict | None:
+    return None if bound_flips is None or bound_flips.rounds == 0 else _describe(bound_flips)
+
+
+def _flip_metadata(records: Sequence[Record], bound_flips: BoundFlips | None) -> dict | None:
+    """The bound-flip record of the whole run (per-start arrays in the order of the design)."""
+    if bound_flips is None or bound_flips.rounds == 0:
+        return None
+    fields = [item.name for item in dataclasses.fields(FlipRecord)]
+    joined = {name: np.concatenate([record.arrays[f"flip_{name}"] for record in records]) for name in fields}
+    return FlipRecord(**joined).as_metadata(bound_flips)
+
+
 def _minimise_task(problem: Problem, kind: ObjectiveKind, x0: np.ndarray, optimizer: Optimizer,
-                   noise: NoiseHandling) -> TaskResult:
-    """One batch of starts -> the `BatchResult` as arrays (tuples of text as string arrays)."""
-    batch = minimise_starts(problem, kind, x0, optimizer, noise)
+                   noise: NoiseHandling, bound_flips: BoundFlips | None = None) -> TaskResult:
+    """One batch of starts (with its bound flips) -> the `BatchResult` as arrays
+    (tuples of text as string arrays), plus the `FlipRecord` arrays as `flip_*`."""
+    batch, flips = minimise_starts_and_flip(problem, kind, x0, optimizer, noise, bound_flips)
     arrays, texts = {}, []
+    if flips is not None:
+        arrays.update({f"flip_{item.name}": np.asarray(getattr(flips, item.name))
+                       for item in dataclasses.fields(flips)})
     for item in dataclasses.fields(batch):
         value = getattr(batch, item.name)
         if isinstance(value, tuple):
@@ -171,6 +189,7 @@ def run_multistart_directory(
     batch_size: int = 8,
     sampler: StartSampler | None = None,
     noise: NoiseHandling = "estimated",
+    bound_flips: BoundFlips | None = DEFAULT_BOUND_FLIPS,
     force: bool = False,
     command: Sequence[str] | None = None,
     on_batch: Callable[[str, int], None] | None = None,
@@ -195,6 +214,9 @@ def run_multistart_directory(
         method: a name of `OPTIMIZERS`.
         noise: `"estimated"` or `"profiled"` noise parameters (see
             `jakinfer.infer.optimize.multistart`).
+        bound_flips: the bound-flip rounds after each batch's local runs (see
+            `jakinfer.infer.optimize.multistart`; `None`: none); flipped runs
+            belong to their start's batch and record.
         on_batch: called with each newly stored batch's key and the number of
             batches (progress).
 
@@ -211,26 +233,30 @@ def run_multistart_directory(
     sampler = LatinHypercube() if sampler is None else sampler
     profiled_ids = profiled_noise_ids(problem, noise)  # also checks `noise`
     fingerprint = multistart_fingerprint(problem, objective=objective, n_starts=n_starts, seed=seed,
-                                         optimizer=optimizer, batch_size=batch_size, sampler=sampler, noise=noise)
+                                         optimizer=optimizer, batch_size=batch_size, sampler=sampler, noise=noise,
+                                         bound_flips=bound_flips)
     out_dir = prepare_run_directory(out_dir, fingerprint, OPTIMIZE, force=force)
     target = Objective.from_problem(problem, objective)
     starts = sample_starts(target.lower, target.upper, n_starts, seed=seed, sampler=sampler,
                            ids=target.parameter_ids)
     tasks = {
         f"batch-{b:06d}": Task(_minimise_task, (problem, objective, starts[first:first + batch_size], optimizer,
-                                                noise))
+                                                noise, bound_flips))
         for b, first in enumerate(range(0, n_starts, batch_size))
     }
     with CheckpointStore.open(out_dir / OPTIMIZE.checkpoint, fingerprint, reset=force) as store:
         _remove_stale_staging(out_dir, OPTIMIZE)
         _discard_damaged(store, tasks)
         report = run_campaign(tasks, store, InlineExecutor(), on_result=_progress(on_batch, len(tasks)))
-        batch = _batch_from_records(list(store.records(tasks)))
+        records = list(store.records(tasks))
+        batch = _batch_from_records(records)
+        flips = _flip_metadata(records, bound_flips)
     compute_seconds = time.perf_counter() - started
     metadata = {
         "problem": problem.name, "source": str(problem.source), "seed": int(seed), "n_starts": int(n_starts),
         "batch_size": int(batch_size), "optimizer": _describe(optimizer), "sampler": _describe(sampler),
         "scales": list(problem.parameters.scales), "noise": noise, "profiled_noise_parameters": profiled_ids,
+        "bound_flips": flips,
     }
     result = MultistartResult.from_batch(batch, target.parameter_ids, objective, json_ready(metadata))
 
@@ -249,7 +275,7 @@ def run_multistart_directory(
     record = _stage_record(OPTIMIZE, problem, fingerprint, command, report, started, {
         "objective": objective.value, "n_starts": int(n_starts), "seed": int(seed), "method": method,
         "batch_size": int(batch_size), "optimizer": _describe(optimizer), "sampler": _describe(sampler),
-        "noise": noise,
+        "noise": noise, "bound_flips": _describe_flips(bound_flips),
     }, summary, {"compute": compute_seconds})
     _publish(out_dir, files, OPTIMIZE, record)
     return StageRun(out_dir=out_dir, result=result, record=record, computed=report.computed,

@@ -45,6 +45,7 @@ import argparse
 import importlib.metadata
 import importlib.util
 import json
+import logging
 import os
 import platform
 import resource
@@ -424,46 +425,65 @@ def _time_to_target(fvals, seconds, target: float, loose: float = 1e-2) -> dict:
     }
 
 
-MULTISTART_OPTIMIZERS = {"projected_bfgs": "projected BFGS", "scipy_lbfgsb": "scipy L-BFGS-B"}
+MULTISTART_OPTIMIZERS = {"fisher_trust_region": "Fisher trust region, the default",
+                         "projected_bfgs": "projected BFGS", "scipy_lbfgsb": "scipy L-BFGS-B"}
+PYPESTO_OPTIMIZERS = ("L-BFGS-B", "fides")
+"""pyPESTO's optimiser in the multistart comparison: scipy L-BFGS-B, or fides (trust
+region; pyPESTO's default model for it, `HybridFixed`: the Fisher information AMICI
+computes, switching to BFGS, as jakinfer's `FisherTrustRegion` does)."""
 
 
 def bench_multistart(problem: Problem, n_starts: int, seed: int, target: float,
-                     max_iterations: int = 400, optimizer_name: str = "projected_bfgs") -> tuple[dict, np.ndarray]:
+                     max_iterations: int = 400, optimizer_name: str = "fisher_trust_region",
+                     bound_flips: int = 0) -> tuple[dict, np.ndarray]:
     """jakinfer's `multistart`, one start per call from a Latin hypercube, so that the
     time to the first start that reaches `target` is known. The compile is done by a
     first call on the first start and reported apart.
 
     Args:
-        optimizer_name: a key of `MULTISTART_OPTIMIZERS`: jakinfer's compiled projected
-            BFGS (the benchmark), or scipy's L-BFGS-B on jakinfer's compiled gradient
+        optimizer_name: a key of `MULTISTART_OPTIMIZERS`: jakinfer's compiled Fisher
+            trust region (`multistart`'s default) or projected BFGS, or scipy's
+            L-BFGS-B on jakinfer's compiled gradient
             (`--quick`: one compiled gradient instead of a compiled optimiser loop,
             about 30 % less compilation, through the same `multistart` call).
+        bound_flips: rounds of bound flips after each start's local run (0: one
+            local run per start, as the peers make; `multistart`'s default is 2).
 
     Returns:
         (summary, the `(n_starts, n_theta)` starts on the estimation scale)."""
-    from jakinfer.infer.optimize import ObjectiveKind, ProjectedBFGS, ScipyLBFGSB, multistart
+    from jakinfer.infer.bound_flips import BoundFlips
+    from jakinfer.infer.optimize import (
+        FisherTrustRegion,
+        ObjectiveKind,
+        ProjectedBFGS,
+        ScipyLBFGSB,
+        multistart,
+    )
     from jakinfer.infer.startpoints import sample_starts
 
     kind = ObjectiveKind.NEGATIVE_LOG_LIKELIHOOD
-    optimizer = {"projected_bfgs": ProjectedBFGS, "scipy_lbfgsb": ScipyLBFGSB}[optimizer_name](
-        max_iterations=max_iterations)
+    flips = BoundFlips(rounds=bound_flips) if bound_flips else None
+    optimizer = {"fisher_trust_region": FisherTrustRegion, "projected_bfgs": ProjectedBFGS,
+                 "scipy_lbfgsb": ScipyLBFGSB}[optimizer_name](max_iterations=max_iterations)
     space = problem.parameters
     starts = sample_starts(np.asarray(space.lower, float), np.asarray(space.upper, float), n_starts,
                            seed=seed, ids=space.ids)
     begin = time.perf_counter()
-    multistart(problem, objective=kind, n_starts=1, seed=seed, starts=starts[:1], optimizer=optimizer)
+    multistart(problem, objective=kind, n_starts=1, seed=seed, starts=starts[:1], optimizer=optimizer,
+               bound_flips=flips)
     compile_s = time.perf_counter() - begin
     fvals, seconds, evaluations = [], [], []
     for start in starts:
         begin = time.perf_counter()
         result = multistart(problem, objective=kind, n_starts=1, seed=seed, starts=start[None, :],
-                            optimizer=optimizer)
+                            optimizer=optimizer, bound_flips=flips)
         seconds.append(time.perf_counter() - begin)
         fvals.append(result.best_fval)
         _progress(f"jakinfer start {len(fvals)}: nllh {fvals[-1]:.6f} in {seconds[-1]:.1f} s")
         evaluations.append(int(result.to_frame()["n_evaluations"].iloc[0]))
     summary = _time_to_target(fvals, seconds, target)
-    summary.update({"implementation": f"jakinfer multistart ({MULTISTART_OPTIMIZERS[optimizer_name]}, "
+    flip_text = f" + {bound_flips} rounds of bound flips" if bound_flips else ", no bound flips"
+    summary.update({"implementation": f"jakinfer multistart ({MULTISTART_OPTIMIZERS[optimizer_name]}{flip_text}, "
                                       f"≤ {max_iterations} iterations, one start per call)",
                     "compile_s": compile_s - seconds[0] if seconds else compile_s,
                     "mean_evaluations": float(np.mean(evaluations))})
@@ -471,11 +491,13 @@ def bench_multistart(problem: Problem, n_starts: int, seed: int, target: float,
 
 
 def bench_pypesto_multistart(yaml_path: Path, starts: np.ndarray, parameter_ids, target: float,
-                             build_dir: Path, rtol: float, atol: float) -> dict | str:
-    """pyPESTO + AMICI (scipy L-BFGS-B, forward sensitivities) from the same starts,
-    one start per call, reusing the AMICI model that `AmiciPeer` compiled."""
+                             build_dir: Path, rtol: float, atol: float, method: str = "L-BFGS-B") -> dict | str:
+    """pyPESTO + AMICI (`method`: scipy L-BFGS-B or fides, forward sensitivities) from
+    the same starts, one start per call, reusing the AMICI model that `AmiciPeer` compiled."""
     if importlib.util.find_spec("pypesto") is None or amici_missing():
         return "skipped: pypesto/amici not installed (optional peers)"
+    if method == "fides" and importlib.util.find_spec("fides") is None:
+        return "skipped: fides not installed (optional peer)"
     try:
         import amici
         import petab.v1 as petab
@@ -495,7 +517,15 @@ def bench_pypesto_multistart(yaml_path: Path, starts: np.ndarray, parameter_ids,
         full = np.zeros((starts.shape[0], problem.dim_full))
         full[:, problem.x_fixed_indices] = problem.x_fixed_vals
         full[:, [names.index(name) for name in parameter_ids]] = starts
-        optimizer = pypesto.optimize.ScipyOptimizer(method="L-BFGS-B", options={"maxiter": 400})
+        if method == "fides":
+            import fides
+
+            optimizer = pypesto.optimize.FidesOptimizer(options={fides.Options.MAXITER: 400}, verbose=logging.WARNING)
+            label = (f"fides {fides.__version__}, pyPESTO's default HybridFixed: AMICI's Fisher information, then "
+                     "BFGS, ≤ 400 iterations")
+        else:
+            optimizer = pypesto.optimize.ScipyOptimizer(method="L-BFGS-B", options={"maxiter": 400})
+            label = "scipy L-BFGS-B, ≤ 400 iterations"
         fvals, seconds = [], []
         for row in full:
             problem.set_x_guesses(row[None, :])
@@ -505,8 +535,7 @@ def bench_pypesto_multistart(yaml_path: Path, starts: np.ndarray, parameter_ids,
             fvals.append(result.optimize_result.list[0].fval)
             _progress(f"pyPESTO start {len(fvals)}: nllh {fvals[-1]:.6f} in {seconds[-1]:.1f} s")
         summary = _time_to_target(fvals, seconds, target)
-        summary["implementation"] = (f"pyPESTO {pypesto.__version__} + AMICI {amici.__version__} "
-                                     "(scipy L-BFGS-B, ≤ 400 iterations)")
+        summary["implementation"] = f"pyPESTO {pypesto.__version__} + AMICI {amici.__version__} ({label})"
         return summary
     except Exception as error:  # a peer failing must not stop the suite
         return f"skipped: pyPESTO failed ({type(error).__name__}: {error})"
@@ -593,6 +622,13 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--atol", type=float, default=1e-8)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--n-starts", type=int, default=20, help="multistart starts (full mode)")
+    parser.add_argument("--multistart-optimizer", choices=tuple(MULTISTART_OPTIMIZERS), default="fisher_trust_region",
+                        help="jakinfer's optimiser in the multistart comparison (full mode)")
+    parser.add_argument("--bound-flips", type=int, default=2, metavar="ROUNDS",
+                        help="full mode: also time jakinfer's multistart with this many rounds of bound flips "
+                             "(the default of `multistart`), from the same starts; 0: only the plain local runs")
+    parser.add_argument("--pypesto-optimizers", nargs="+", choices=PYPESTO_OPTIMIZERS, default=list(PYPESTO_OPTIMIZERS),
+                        help="pyPESTO's optimisers in the multistart comparison (each from the same starts)")
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=None,
                         help="batch sizes of the throughput benchmark (default 1 4 16 64 256 1024; --quick: 2)")
     parser.add_argument("--budget-s", type=float, default=None,
@@ -664,23 +700,31 @@ def main(argv: list[str] | None = None) -> dict:
     if "multistart" not in args.skip:
         summary, starts = bench_multistart(ours_problem, 2 if args.quick else args.n_starts, args.seed, target,
                                            max_iterations=2 if args.quick else 400,
-                                           optimizer_name="scipy_lbfgsb" if args.quick else "projected_bfgs")
+                                           optimizer_name="scipy_lbfgsb" if args.quick else args.multistart_optimizer)
         report["multistart"].append(summary)
+        if args.bound_flips and not args.quick:
+            flipped, _ = bench_multistart(ours_problem, args.n_starts, args.seed, target, max_iterations=400,
+                                          optimizer_name=args.multistart_optimizer, bound_flips=args.bound_flips)
+            report["multistart"].append(flipped)
         if args.quick:
-            skipped.append("jakinfer multistart with projected BFGS: --quick runs scipy L-BFGS-B on jakinfer's "
-                           "gradient (less compilation)")
+            skipped.append(f"jakinfer multistart with {MULTISTART_OPTIMIZERS[args.multistart_optimizer]}: --quick "
+                           "runs scipy L-BFGS-B on jakinfer's gradient (less compilation)")
             skipped.append("pyPESTO multistart: --quick runs jakinfer only")
         else:
-            peer = bench_pypesto_multistart(yaml_path, starts, problem.parameters.ids, target,
-                                            args.build_dir, args.rtol, args.atol)
-            if isinstance(peer, str):
-                skipped.append("pyPESTO multistart " + peer)
-            else:
+            for method in args.pypesto_optimizers:
+                peer = bench_pypesto_multistart(yaml_path, starts, problem.parameters.ids, target,
+                                                args.build_dir, args.rtol, args.atol, method=method)
+                if isinstance(peer, str):
+                    skipped.append(f"pyPESTO ({method}) multistart " + peer)
+                    continue
                 report["multistart"].append(peer)
                 for key, label in (("time_to_best_s", "time-to-best"), ("time_to_loose_s", "time to within 0.01"),
                                    ("total_s", "all starts")):
-                    if summary[key] and peer[key]:
-                        report["ratios"][f"multistart {label}: pyPESTO+AMICI / jakinfer"] = peer[key] / summary[key]
+                    for ours, suffix in ((summary, ""), (flipped, " with bound flips")) if args.bound_flips else (
+                            (summary, ""),):
+                        if ours[key] and peer[key]:
+                            report["ratios"][f"multistart {label}: pyPESTO ({method})+AMICI / jakinfer{suffix}"] = (
+                                peer[key] / ours[key])
         part_done("multistart")
     skipped.append("Stan NUTS ESS/s: not measured by this suite; run experiments/benchmarks/nuts_vs_stan.py (see RESULTS.md)")
 

@@ -66,6 +66,13 @@ by a finite difference along the step, h = 0.1, acceptance ratio 0.75): 10 and
 starts still end in the local optima 147.544 (`k_exp_homo` at 1e5 with
 `k_imp_homo` ~ 10^-1.8: homodimers stay in the cytoplasm, where the best fit
 imports them at once) and 149.588 (`k_exp_hetero` and `k_imp_homo` at 1e5).
+What `multistart` does about them is outside this optimiser: it continues such
+end points from the opposite bound (`jakinfer.infer.bound_flips`). Also tried
+then (`experiments/boehm_multistart_strategies.py`): log-barrier stages before
+the run report 73-83 of 100, but only because the barrier sends the starts to
+5-13 distinct points near the box centre (a no-signal plateau from which the
+plain run reaches the optimum): one start in disguise, not kept; anchoring
+each start to itself or freezing the transport rates first: 9-19.
 """
 
 from __future__ import annotations

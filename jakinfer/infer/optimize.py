@@ -41,6 +41,7 @@ import scipy.optimize
 
 from jakinfer.errors import InputError
 from jakinfer.infer import fisher_trust_region, projected_bfgs
+from jakinfer.infer.bound_flips import DEFAULT_BOUND_FLIPS, BoundFlips, FlipRecord, improve_by_bound_flips
 from jakinfer.infer.fisher import NoiseTerms, problem_noise_terms
 from jakinfer.infer.fisher_trust_region import FisherTrustRegion
 from jakinfer.infer.hierarchical import ProfiledNoise
@@ -356,6 +357,28 @@ def minimise_starts(problem: Problem, kind: ObjectiveKind, starts: np.ndarray, o
     return minimise_batch(Objective.from_problem(problem, kind), starts, optimizer=optimizer)
 
 
+def minimise_starts_and_flip(problem: Problem, kind: ObjectiveKind, starts: np.ndarray, optimizer: Optimizer,
+                             noise: NoiseHandling = "estimated",
+                             bound_flips: BoundFlips | None = None) -> tuple[BatchResult, FlipRecord | None]:
+    """`minimise_starts`, then the bound-flip rounds of `bound_flips`
+    (`jakinfer.infer.bound_flips`; `None` or 0 rounds: none) with the same
+    optimiser. Profiled noise parameters are never flipped (their value is
+    recomputed at every evaluation).
+
+    Returns:
+        the batch (one row per start, in the order of `starts`) and the
+        `FlipRecord` (`None` without flips).
+    """
+    batch = minimise_starts(problem, kind, starts, optimizer, noise)
+    if bound_flips is None or bound_flips.rounds == 0:
+        return batch, None
+    target = Objective.from_problem(problem, kind)
+    profiled = set(profiled_noise_ids(problem, noise))
+    flippable = np.array([name not in profiled for name in target.parameter_ids])
+    return improve_by_bound_flips(lambda x0: minimise_starts(problem, kind, x0, optimizer, noise), batch,
+                                  target.lower, target.upper, bound_flips, flippable, target.parameter_ids)
+
+
 # -- multistart ----------------------------------------------------------------------------
 
 
@@ -470,6 +493,10 @@ class MultistartResult(BatchResult):
             f"{reached}/{self.n_starts} within {tolerance:g} of {ref:.10g}",
             "status: " + ", ".join(f"{name} {count}" for name, count in counts.items()),
         ]
+        flips = self.metadata.get("bound_flips")
+        if flips:
+            lines.append(f"bound flips: {flips['improved_starts']} starts improved by {flips['runs']} flipped runs "
+                         f"({flips['rounds']} rounds)")
         return "\n".join(lines)
 
 
@@ -483,6 +510,7 @@ def multistart(
     sampler: StartSampler | None = None,
     starts: np.ndarray | None = None,
     noise: NoiseHandling = "estimated",
+    bound_flips: BoundFlips | None = DEFAULT_BOUND_FLIPS,
 ) -> MultistartResult:
     """Multistart local optimisation of `problem` within its bounds.
 
@@ -504,6 +532,14 @@ def multistart(
             FisherTrustRegion) profiling reached the optimum less often (8 % and
             12 % for seeds 0 and 1, against 13 % and 15 %) in 30 % less time.
 
+        bound_flips: after the local runs, continue each start whose end point
+            has parameters on a bound from the opposite bound of each, keeping
+            improvements (`jakinfer.infer.bound_flips`; default two rounds;
+            `None` or `BoundFlips(rounds=0)`: plain local runs only). On Boehm
+            2014 (100 starts, seeds 0-3) this raises the starts reaching the
+            optimum from 12-18 to 40-47, and the successes per evaluation 1.4x.
+            `metadata["bound_flips"]` records what the flips did.
+
     Returns:
         the `MultistartResult`, best first; `metadata["wall_time_s"]` includes compilation.
     """
@@ -515,7 +551,7 @@ def multistart(
         starts = sample_starts(target.lower, target.upper, n_starts, seed=seed, sampler=sampler,
                                ids=target.parameter_ids)
     begin = time.perf_counter()
-    batch = minimise_starts(problem, objective, starts, optimizer, noise)
+    batch, flips = minimise_starts_and_flip(problem, objective, starts, optimizer, noise, bound_flips)
     elapsed = time.perf_counter() - begin
     metadata = {
         "problem": problem.name, "source": problem.source, "seed": seed,
@@ -524,5 +560,6 @@ def multistart(
         "sampler": {"type": type(sampler).__name__, **asdict(sampler)} if not explicit else None,
         "scales": list(problem.parameters.scales), "wall_time_s": elapsed,
         "noise": noise, "profiled_noise_parameters": profiled_noise_ids(problem, noise),
+        "bound_flips": None if flips is None else flips.as_metadata(bound_flips),
     }
     return MultistartResult.from_batch(batch, target.parameter_ids, objective, metadata)

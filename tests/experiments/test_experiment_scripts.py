@@ -97,8 +97,10 @@ def check_boehm_multistart(out: Path) -> None:
     assert len(table) == 10  # --quick: 10 starts
     summary = json.loads((out / "summary.json").read_text())
     assert summary["n_starts"] == 10 and summary["best_nllh"] == pytest.approx(table["fval"].min())
-    # the best start reaches the published optimum (seed 0; 1 of 10 does)
+    # the best start reaches the published optimum; the bound flips (default 2 rounds) never lose one
     assert summary["best_nllh"] <= BOEHM_NLLH + 1e-3
+    assert summary["bound_flips"] == 2
+    assert summary["n_reached_published"] >= summary["n_reached_published_before_flips"]
     assert [c[len("x."):] for c in table.columns if c.startswith("x.")] == list(BOEHM_IDS)
     for stem in ("waterfall.png", "waterfall.pdf"):
         assert (out / stem).is_file()
@@ -114,6 +116,41 @@ def check_boehm_multistart_settings(out: Path) -> None:
     assert np.all(table["best_fval"] >= BOEHM_NLLH - 1e-3) and np.all(table["n_failed"] == 0)
     for stem in ("success_fraction.png", "success_fraction.pdf", "settings.json"):
         assert (out / stem).is_file()
+
+
+def check_boehm_multistart_strategies(out: Path) -> None:
+    """--quick: plain, barrier 0.3 and bound flips from the same 3 starts (seed 0)."""
+    table = pd.read_csv(out / "strategies.csv").set_index("strategy")
+    assert list(table.index) == ["plain", "barrier 0.3", "flip bounds, 2 rounds"]
+    assert np.all(table["n_starts"] == 3)
+    np.testing.assert_allclose(table["fraction"], table["reached"] / 3, rtol=1e-5)  # the CSV keeps 6 digits
+    starts = pd.read_csv(out / "starts.csv")
+    assert len(starts) == 9 and np.all(starts["fval"] >= BOEHM_NLLH - 1e-3)
+    # flips only ever keep a lower value, at the price of more evaluations
+    plain, flipped = (starts[starts["strategy"] == name].set_index("start") for name in ("plain", "flip bounds, 2 rounds"))
+    assert np.all(flipped["fval"] <= plain["fval"] + 1e-9) and np.all(flipped["evaluations"] >= plain["evaluations"])
+    assert 1 <= table.loc["barrier 0.3", "distinct_stage_ends"] <= 3
+    assert np.isnan(table.loc["plain", "distinct_stage_ends"])
+    for stem in ("strategies.png", "strategies.pdf", "strategies.json"):
+        assert (out / stem).is_file()
+
+
+def test_strategies_log_barrier_by_hand_and_by_autodiff():
+    import jax
+    import jax.numpy as jnp
+
+    module = load_script("boehm_multistart_strategies.py")
+    lower, upper = jnp.array([-5.0, -1.0]), jnp.array([5.0, 2.0])
+    x = jnp.array([1.0, 0.5])
+    value, gradient, curvature = module.log_barrier(x, lower, upper)
+    assert float(value) == pytest.approx(-(np.log(6.0) + np.log(4.0) + np.log(1.5) + np.log(1.5)), rel=1e-14)
+
+    def barrier(y):
+        return module.log_barrier(y, lower, upper)[0]
+
+    np.testing.assert_allclose(np.asarray(gradient), np.asarray(jax.grad(barrier)(x)), rtol=1e-14)
+    np.testing.assert_allclose(np.asarray(curvature), np.diag(np.asarray(jax.hessian(barrier)(x))), rtol=1e-14)
+    assert float(module.log_barrier(jnp.array([5.0, 0.5]), lower, upper)[0]) == np.inf
 
 
 def test_wilson_interval_matches_scipy():
@@ -225,6 +262,7 @@ def check_swameye_model_comparison(out: Path) -> None:
 SPECIFIC = {
     "boehm_multistart": check_boehm_multistart,
     "boehm_multistart_settings": check_boehm_multistart_settings,
+    "boehm_multistart_strategies": check_boehm_multistart_strategies,
     "boehm_profiles": check_boehm_profiles,
     "boehm_nuts": check_boehm_nuts,
     "swameye_fit": check_swameye_fit,
