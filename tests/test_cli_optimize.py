@@ -252,3 +252,22 @@ def test_optimize_noise_handling_is_a_setting_of_the_run(setup, capsys, tmp_path
     code, _, err = run(capsys, "optimize", setup["path"], "--out", str(ref), *OPTIMIZE_ARGS, "--noise", "profiled")
     assert code == EXIT_INPUT_ERROR and "noise" in err and "--force" in err
     assert (ref / "multistart.json").read_bytes() == before
+
+
+def test_optimize_bound_flips_are_a_setting_of_the_run(setup, capsys, tmp_path):
+    """The default run records its two rounds of bound flips (per start: the value before
+    them); `--bound-flips 0` runs the local optimiser alone, records that, and a run
+    directory of the other setting is refused without --force."""
+    ref = reference(setup, capsys)
+    metadata = json.loads((ref / "multistart.json").read_text())["metadata"]
+    flips = metadata["bound_flips"]
+    assert flips["rounds"] == 2 and len(flips["fval_before"]) == len(flips["runs_per_start"])
+    out = tmp_path / "no_flips"
+    code, _, err = run(capsys, "optimize", setup["path"], "--out", str(out), *OPTIMIZE_ARGS, "--bound-flips", "0")
+    assert code == 0, err
+    assert json.loads((out / "optimize_run.json").read_text())["settings"]["bound_flips"] is None
+    assert json.loads((out / "multistart.json").read_text())["metadata"]["bound_flips"] is None
+    before = (ref / "multistart.json").read_bytes()
+    code, _, err = run(capsys, "optimize", setup["path"], "--out", str(ref), *OPTIMIZE_ARGS, "--bound-flips", "0")
+    assert code == EXIT_INPUT_ERROR and "bound_flips" in err and "--force" in err
+    assert (ref / "multistart.json").read_bytes() == before

@@ -529,7 +529,7 @@ def multistart(
             the others (hierarchical optimisation; a start's own noise values
             are not used). Both minimise the same function, and results are
             always reported for all `n` parameters. On Boehm 2014 (100 starts,
-            FisherTrustRegion) profiling reached the optimum less often (8 % and
+            FisherTrustRegion alone, no bound flips) profiling reached the optimum less often (8 % and
             12 % for seeds 0 and 1, against 13 % and 15 %) in 30 % less time.
 
         bound_flips: after the local runs, continue each start whose end point
