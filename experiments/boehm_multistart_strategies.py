@@ -58,7 +58,7 @@ import pandas as pd
 from jakinfer.infer import fisher_trust_region
 from jakinfer.infer.bound_flips import BoundFlips, improve_by_bound_flips
 from jakinfer.infer.fisher_trust_region import FisherTrustRegion
-from jakinfer.infer.optimize import BatchResult, Objective, ObjectiveKind
+from jakinfer.infer.optimize import BatchResult, Objective, ObjectiveKind, profiled_noise_ids
 from jakinfer.infer.projected_bfgs import ExitStatus
 from jakinfer.infer.startpoints import sample_starts
 from jakinfer.io.bundled import resolve_problem_path
@@ -147,19 +147,21 @@ def interior(x: np.ndarray, lower: np.ndarray, upper: np.ndarray, margin: float 
     return np.clip(x, lower + margin, upper - margin)
 
 
-def run_start(strategy: Strategy, start: np.ndarray, objective: Objective, program, ids: tuple[str, ...]) -> dict:
-    """One start through `strategy`: where its stages ended, the final nllh and x, evaluations."""
+def run_start(strategy: Strategy, start: np.ndarray, objective: Objective, program, ids: tuple[str, ...],
+              noise: np.ndarray) -> dict:
+    """One start through `strategy`: where its stages ended, the final nllh and x, evaluations.
+    `noise`: `(n,)` bool, the pure noise-scale parameters."""
     lower, upper = np.asarray(objective.lower, float), np.asarray(objective.upper, float)
 
-    def stage(x, low=lower, high=upper, barrier=0.0, anchor=0.0, limit=STAGE_EVALUATIONS, status=False):
+    def stage(x, low=lower, high=upper, barrier=0.0, anchor=0.0, limit=STAGE_EVALUATIONS):
+        """`(x, f, evaluations, status)` of one stage (`f` is `inf` where not finite)."""
         x, f, evaluations, code = program(jnp.asarray(x), jnp.asarray(low), jnp.asarray(high), jnp.asarray(start),
                                           barrier, anchor, limit)
-        outcome = np.asarray(x), float(f) if np.isfinite(f) else np.inf, int(evaluations)
-        return (*outcome, int(code)) if status else outcome
+        return np.asarray(x), float(f) if np.isfinite(f) else np.inf, int(evaluations), int(code)
 
     def local_runs(starts) -> BatchResult:
         """Plain local runs from `starts` `(k, n)`, as the library's flips expect them."""
-        runs = [stage(row, limit=FisherTrustRegion().max_evaluations, status=True) for row in starts]
+        runs = [stage(row, limit=FisherTrustRegion().max_evaluations) for row in starts]
         return BatchResult(x0=np.asarray(starts), x=np.array([r[0] for r in runs]), fval=np.array([r[1] for r in runs]),
                            grad_norm=np.full(len(runs), np.nan), n_iterations=np.zeros(len(runs), dtype=int),
                            n_evaluations=np.array([r[2] for r in runs]), status=np.array([r[3] for r in runs]),
@@ -167,34 +169,32 @@ def run_start(strategy: Strategy, start: np.ndarray, objective: Objective, progr
 
     x, evaluations = np.array(start, dtype=float), 0
     for weight in strategy.barrier:
-        x, _, used = stage(interior(x, lower, upper), barrier=weight)
+        x, _, used, _ = stage(interior(x, lower, upper), barrier=weight)
         evaluations += used
     for weight in strategy.anchor:
-        x, _, used = stage(x, anchor=weight)
+        x, _, used, _ = stage(x, anchor=weight)
         evaluations += used
     if strategy.freeze:
         pinned = np.isin(np.asarray(ids), TRANSPORT_RATES)
-        x, _, used = stage(x, np.where(pinned, x, lower), np.where(pinned, x, upper))
+        x, _, used, _ = stage(x, np.where(pinned, x, lower), np.where(pinned, x, upper))
         evaluations += used
     if strategy.equal_noise:
-        noise = np.array([i.startswith("sd_") for i in ids])
         x = np.where(noise, np.mean(x[noise]), x)
-        x, _, used = stage(x, np.where(noise, x, lower), np.where(noise, x, upper))
+        x, _, used, _ = stage(x, np.where(noise, x, lower), np.where(noise, x, upper))
         evaluations += used
     stage_end = x.copy()
     plain = local_runs(x[None, :])
     if strategy.flip_rounds:  # the library's bound flips (what `multistart` runs), on this program
         plain, _ = improve_by_bound_flips(local_runs, plain, lower, upper, BoundFlips(rounds=strategy.flip_rounds))
-    x, f = plain.x[0], float(plain.fval[0])
     evaluations += int(plain.n_evaluations[0])
-    return {"stage_end": stage_end, "x": x, "fval": f if np.isfinite(f) else np.inf, "evaluations": evaluations}
+    return {"stage_end": stage_end, "x": plain.x[0], "fval": float(plain.fval[0]), "evaluations": evaluations}
 
 
-def summarise(strategy: Strategy, outcomes: list[dict], n_dynamic: int, wall: float) -> dict:
+def summarise(strategy: Strategy, outcomes: list[dict], dynamic: np.ndarray, wall: float) -> dict:
     fval = np.array([o["fval"] for o in outcomes])
     evaluations = np.array([o["evaluations"] for o in outcomes])
     reached = int(np.sum(np.abs(fval - PUBLISHED_NLLH) <= TOLERANCE))
-    ends = np.round(np.array([o["stage_end"][:n_dynamic] for o in outcomes]), 1)
+    ends = np.round(np.array([o["stage_end"][dynamic] for o in outcomes]), 1)
     finite = fval[np.isfinite(fval)]
     values, counts = np.unique(np.round(finite, 3), return_counts=True)
     order = np.argsort(-counts, kind="stable")[:5]
@@ -253,15 +253,15 @@ def main(argv: list[str] | None = None) -> list[dict]:
     problem = Problem.from_petab(resolve_problem_path("boehm2014"))
     objective = Objective.from_problem(problem, ObjectiveKind.NEGATIVE_LOG_LIKELIHOOD)
     ids = objective.parameter_ids
-    n_dynamic = sum(not i.startswith("sd_") for i in ids)
+    noise = np.isin(ids, profiled_noise_ids(problem, "profiled"))  # the pure noise scales
     starts = sample_starts(objective.lower, objective.upper, n_starts, seed=args.seed, ids=ids)
     program = stage_program(objective)
     rows, per_start = [], []
     begin_all = time.perf_counter()
     for strategy in strategies:
         begin = time.perf_counter()
-        outcomes = [run_start(strategy, start, objective, program, ids) for start in starts]
-        rows.append(summarise(strategy, outcomes, n_dynamic, time.perf_counter() - begin))
+        outcomes = [run_start(strategy, start, objective, program, ids, noise) for start in starts]
+        rows.append(summarise(strategy, outcomes, ~noise, time.perf_counter() - begin))
         per_start += [{"strategy": strategy.name, "start": k, "fval": o["fval"], "evaluations": o["evaluations"],
                        **{f"stage_end.{i}": v for i, v in zip(ids, o["stage_end"], strict=True)},
                        **{f"x.{i}": v for i, v in zip(ids, o["x"], strict=True)}}

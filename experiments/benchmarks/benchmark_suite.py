@@ -702,10 +702,12 @@ def main(argv: list[str] | None = None) -> dict:
                                            max_iterations=2 if args.quick else 400,
                                            optimizer_name="scipy_lbfgsb" if args.quick else args.multistart_optimizer)
         report["multistart"].append(summary)
+        ours_rows = [(summary, "")]  # jakinfer's rows the peers are compared with
         if args.bound_flips and not args.quick:
             flipped, _ = bench_multistart(ours_problem, args.n_starts, args.seed, target, max_iterations=400,
                                           optimizer_name=args.multistart_optimizer, bound_flips=args.bound_flips)
             report["multistart"].append(flipped)
+            ours_rows.append((flipped, " with bound flips"))
         if args.quick:
             skipped.append(f"jakinfer multistart with {MULTISTART_OPTIMIZERS[args.multistart_optimizer]}: --quick "
                            "runs scipy L-BFGS-B on jakinfer's gradient (less compilation)")
@@ -720,8 +722,7 @@ def main(argv: list[str] | None = None) -> dict:
                 report["multistart"].append(peer)
                 for key, label in (("time_to_best_s", "time-to-best"), ("time_to_loose_s", "time to within 0.01"),
                                    ("total_s", "all starts")):
-                    for ours, suffix in ((summary, ""), (flipped, " with bound flips")) if args.bound_flips else (
-                            (summary, ""),):
+                    for ours, suffix in ours_rows:
                         if ours[key] and peer[key]:
                             report["ratios"][f"multistart {label}: pyPESTO ({method})+AMICI / jakinfer{suffix}"] = (
                                 peer[key] / ours[key])

@@ -33,10 +33,11 @@ The local runs are those of the caller (`minimise`: starts `(m, n)` ->
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
+from jakinfer.checkpoint import json_ready
 from jakinfer.infer.projected_bfgs import ExitStatus
 
 
@@ -83,14 +84,11 @@ class FlipRecord:
     kept: np.ndarray
 
     def as_metadata(self, config: BoundFlips) -> dict:
-        """JSON-ready summary: the settings, totals and the per-start arrays."""
-        return {
-            "rounds": int(config.rounds), "tolerance": float(config.tolerance),
-            "min_improvement": float(config.min_improvement),
-            "runs": int(self.runs.sum()), "improved_starts": int(np.sum(self.kept > 0)),
-            "fval_before": [float(v) if np.isfinite(v) else None for v in self.fval_before],
-            "runs_per_start": self.runs.astype(int).tolist(), "kept_per_start": self.kept.astype(int).tolist(),
-        }
+        """JSON-ready summary: the settings, totals and the per-start arrays (non-finite values as `None`)."""
+        return json_ready({
+            **asdict(config), "runs": self.runs.sum(), "improved_starts": np.sum(self.kept > 0),
+            "fval_before": self.fval_before, "runs_per_start": self.runs, "kept_per_start": self.kept,
+        })
 
 
 def flipped_starts(x: np.ndarray, lower: np.ndarray, upper: np.ndarray, tolerance: float,
