@@ -41,7 +41,9 @@ from jakinfer.infer.optimize import (  # noqa: E402
     multistart,
 )
 from jakinfer.io.bundled import resolve_problem_path  # noqa: E402
-from jakinfer.plots_optimize import save_figure, waterfall  # noqa: E402
+from jakinfer.io.petab import read_petab
+from jakinfer.plots.files import save_figure  # noqa: E402
+from jakinfer.plots.optimize import waterfall  # noqa: E402
 from jakinfer.problem import Problem  # noqa: E402
 
 PUBLISHED_NLLH = 138.2219969
@@ -97,7 +99,7 @@ def main(argv: list[str] | None = None) -> dict:
     args = parser.parse_args(argv)
     n_starts = 10 if args.quick else args.n_starts
 
-    problem = Problem.from_petab(resolve_problem_path("boehm2014"))
+    problem = read_petab(resolve_problem_path("boehm2014"))
     kind = ObjectiveKind.NEGATIVE_LOG_LIKELIHOOD
     optimizer = METHODS[args.method](args.batch_size)
     compile_s = _compile(problem, kind, optimizer)

@@ -86,13 +86,13 @@ def run_variant(variant: str, seed: int, n_starts: int) -> dict:
     from jakinfer.infer.bound_flips import BoundFlips
     from jakinfer.infer.optimize import FisherTrustRegion, ObjectiveKind, ProjectedBFGS, multistart
     from jakinfer.io.bundled import resolve_problem_path
-    from jakinfer.problem import Problem
+    from jakinfer.io.petab import read_petab
 
     settings = dict(VARIANTS[variant])
     noise = settings.pop("noise", "estimated")
     rounds = settings.pop("bound_flips", 0)
     optimizer = ProjectedBFGS() if settings.pop("optimizer", None) == "bfgs" else FisherTrustRegion(**settings)
-    problem = Problem.from_petab(resolve_problem_path("boehm2014"))
+    problem = read_petab(resolve_problem_path("boehm2014"))
     begin = time.perf_counter()
     result = multistart(problem, objective=ObjectiveKind.NEGATIVE_LOG_LIKELIHOOD, n_starts=n_starts, seed=seed,
                         optimizer=optimizer, noise=noise, bound_flips=BoundFlips(rounds=rounds) if rounds else None)
@@ -149,7 +149,7 @@ def plot(rows: list[dict], out: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from jakinfer.plots_optimize import save_figure
+    from jakinfer.plots.files import save_figure
 
     variants = list(dict.fromkeys(row["variant"] for row in rows))
     seeds = sorted({row["seed"] for row in rows})

@@ -58,11 +58,11 @@ import pandas as pd
 from jakinfer.infer import fisher_trust_region
 from jakinfer.infer.bound_flips import BoundFlips, improve_by_bound_flips
 from jakinfer.infer.fisher_trust_region import FisherTrustRegion
-from jakinfer.infer.optimize import BatchResult, Objective, ObjectiveKind, profiled_noise_ids
-from jakinfer.infer.projected_bfgs import ExitStatus
+from jakinfer.infer.optimize import Objective, ObjectiveKind, profiled_noise_ids
+from jakinfer.infer.optimizer import BatchResult, ExitStatus
 from jakinfer.infer.startpoints import sample_starts
 from jakinfer.io.bundled import resolve_problem_path
-from jakinfer.problem import Problem
+from jakinfer.io.petab import read_petab
 
 PUBLISHED_NLLH = 138.2219969
 TOLERANCE = 1e-3
@@ -217,7 +217,7 @@ def plot(rows: list[dict], out: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from jakinfer.plots_optimize import save_figure
+    from jakinfer.plots.files import save_figure
 
     labels = [row["strategy"] + ("" if row["distinct_stage_ends"] is None
                                  else f"\n(stages end at {row['distinct_stage_ends']} distinct points)")
@@ -250,7 +250,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     strategies = [s for s in STRATEGIES if s.name in names]
     n_starts = 3 if args.quick else args.n_starts
 
-    problem = Problem.from_petab(resolve_problem_path("boehm2014"))
+    problem = read_petab(resolve_problem_path("boehm2014"))
     objective = Objective.from_problem(problem, ObjectiveKind.NEGATIVE_LOG_LIKELIHOOD)
     ids = objective.parameter_ids
     noise = np.isin(ids, profiled_noise_ids(problem, "profiled"))  # the pure noise scales

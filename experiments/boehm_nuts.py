@@ -2,7 +2,7 @@
 
 Writes a run directory (InferenceData, summary, diagnostics verdict, fit figure,
 run record) with the same pipeline as `jakinfer sample`
-(`jakinfer.results.run_sampling`):
+(`jakinfer.rundir.sample.run_sampling`):
 
     python experiments/boehm_nuts.py                      # 4 chains x (1000 warmup + 1000 draws)
     python experiments/boehm_nuts.py --quick              # 2 chains x (20 + 20), tree depth <= 5
@@ -22,8 +22,8 @@ from collections.abc import Sequence
 from jakinfer.errors import JakinferError
 from jakinfer.infer.nuts import CHAIN_METHODS, NutsConfig
 from jakinfer.io.bundled import resolve_problem_path
-from jakinfer.problem import Problem
-from jakinfer.results import run_sampling
+from jakinfer.io.petab import read_petab
+from jakinfer.rundir.sample import run_sampling
 
 QUICK = {"chains": 2, "warmup": 20, "draws": 20, "max_tree_depth": 5}
 
@@ -60,7 +60,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             chain_method=args.chain_method, progress_bar=not args.no_progress,
         )
         started = time.perf_counter()
-        problem = Problem.from_petab(resolve_problem_path("boehm2014"))
+        problem = read_petab(resolve_problem_path("boehm2014"))
         load_seconds = time.perf_counter() - started
         run = run_sampling(problem, config, args.out, force=args.force,
                            command=[sys.executable, *sys.argv], load_seconds=load_seconds)

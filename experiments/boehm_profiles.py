@@ -27,8 +27,9 @@ matplotlib.use("Agg")
 from jakinfer.infer.optimize import MultistartResult, ObjectiveKind  # noqa: E402
 from jakinfer.infer.profile import AdaptiveStep, ProfileConfig, profile  # noqa: E402
 from jakinfer.io.bundled import resolve_problem_path  # noqa: E402
-from jakinfer.plots_optimize import profiles, save_figure  # noqa: E402
-from jakinfer.problem import Problem  # noqa: E402
+from jakinfer.io.petab import read_petab
+from jakinfer.plots.files import save_figure  # noqa: E402
+from jakinfer.plots.optimize import profiles  # noqa: E402
 
 QUICK = ProfileConfig(step=AdaptiveStep(initial=0.1, minimum=0.01, maximum=1.0, target=0.3, retry_above=1.5),
                       overshoot=1.1, max_points=12)
@@ -42,7 +43,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--out", type=Path, default=Path("results/boehm_profiles"))
     args = parser.parse_args(argv)
 
-    problem = Problem.from_petab(resolve_problem_path("boehm2014"))
+    problem = read_petab(resolve_problem_path("boehm2014"))
     kind = ObjectiveKind.NEGATIVE_LOG_LIKELIHOOD
     if (args.multistart / "multistart.csv").is_file():
         multistart = MultistartResult.load(args.multistart)

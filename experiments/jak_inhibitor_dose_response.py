@@ -1,7 +1,7 @@
 """JAK-inhibitor dose-response prediction with credible bands (Swameye 2003: Epo -> JAK2 -> STAT5).
 
 The model is fitted to real data: Swameye et al. (2003), Epo-stimulated BaF3-EpoR
-cells, measured phosphorylated STAT5 (`jakinfer.model.library.swameye2003`). Its
+cells, measured phosphorylated STAT5 (`jakinfer.problems.swameye2003`). Its
 posterior is propagated to what a JAK2 inhibitor would do to the pSTAT5 signal:
 
 1. Posterior of the 14 estimated parameters (log10 scale): a Laplace approximation
@@ -10,15 +10,15 @@ posterior is propagated to what a JAK2 inhibitor would do to the pSTAT5 signal:
    as the mode instead of re-optimising. `--posterior FILE` uses the draws of an
    existing InferenceData instead (e.g. the NUTS run of `swameye_fit.py`,
    `results/swameye_fit/run/posterior.nc`).
-2. Inhibition: a catalogue inhibitor with a quoted JAK2 IC50 (`jakinfer.inhibitors`:
+2. Inhibition: a catalogue inhibitor with a quoted JAK2 IC50 (`jakinfer.model.inhibitors`:
    ruxolitinib 2.8 nM and baricitinib 5.7 nM enzymatic, fedratinib 3 nM enzymatic,
    ruxolitinib 127 nM cellular) at concentration `I` multiplies JAK2's kinase
    activity by `f(I) = 1 / (1 + (I / IC50)^h)`, `h = 1`. In this model JAK2
    enters through the STAT5 phosphorylation flux `p1 pEpoR(t) STAT5`, so `f`
-   multiplies `p1` (`jakinfer.predict.scaled`). Inhibitors whose JAK2 IC50 is
+   multiplies `p1` (`jakinfer.analysis.predict.scaled`). Inhibitors whose JAK2 IC50 is
    absent from the catalogue (tofacitinib, upadacitinib, ...) are reported and
    left out; nothing is filled in.
-3. Prediction (`jakinfer.predict.predict_time_course`, one compiled solve for all
+3. Prediction (`jakinfer.analysis.predict.predict_time_course`, one compiled solve for all
    draws, inhibitors and doses): pSTAT_au(t), 0-60 min, per draw. Readouts per
    draw, relative to the same draw without inhibitor: the area under the
    baseline-subtracted pSTAT_au curve (AUC, 0-60 min) and its peak; medians and
@@ -67,14 +67,15 @@ import pandas as pd
 import xarray as xr
 from matplotlib.figure import Figure
 
+from jakinfer.analysis.predict import band_table, posterior_draws, predict_time_course, scaled
 from jakinfer.errors import JakinferError
 from jakinfer.infer.laplace import CentralDifferences, LaplaceWarning, laplace_approximation
-from jakinfer.infer.optimize import Objective, ObjectiveKind, ScipyLBFGSB, minimise_batch
-from jakinfer.inhibitors import AssayType, activity_fraction, get_inhibitor
-from jakinfer.model.library import swameye2003
-from jakinfer.plots_optimize import save_figure
-from jakinfer.predict import band_table, posterior_draws, predict_time_course, scaled
+from jakinfer.infer.optimize import Objective, ObjectiveKind, minimise_batch
+from jakinfer.infer.scipy_lbfgsb import ScipyLBFGSB
+from jakinfer.model.inhibitors import AssayType, activity_fraction, get_inhibitor
+from jakinfer.plots.files import save_figure
 from jakinfer.problem import Problem
+from jakinfer.problems import swameye2003
 
 QUICK = {"draws": 20, "doses": 7, "times": 61, "optimise": False}
 FULL = {"draws": 400, "doses": 25, "times": 121, "optimise": True}

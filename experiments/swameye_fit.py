@@ -2,12 +2,12 @@
 
 1. MAP estimate: scipy L-BFGS-B on `Problem.value_and_grad` (plus the log prior,
    uniform on the log10 scale within the bounds here) from the nominal values.
-2. NUTS from the MAP estimate (`jakinfer.results.run_sampling`): InferenceData,
-   summary, diagnostics and the fit figure (`jakinfer.plots.plot_fit`) in
+2. NUTS from the MAP estimate (`jakinfer.rundir.sample.run_sampling`): InferenceData,
+   summary, diagnostics and the fit figure (`jakinfer.plots.fit.plot_fit`) in
    `<out>/run/`.
 3. What-if: posterior pSTAT time courses with the pEpoR input scaled by 0.5, 1
    and 2 (the model's phosphorylation rate is `p1 pEpoR(t)`, so scaling `p1`
-   scales the input), with 50% and 90% credible bands (`jakinfer.predict`):
+   scales the input), with 50% and 90% credible bands (`jakinfer.analysis.predict`):
    `<out>/whatif_epo_input.{png,pdf,csv}`.
 
     python experiments/swameye_fit.py                 # 4 chains x (1000 + 1000)
@@ -32,13 +32,13 @@ import numpy as np
 import scipy.optimize
 from matplotlib.figure import Figure
 
+from jakinfer.analysis.predict import band_table, predict_time_course, scaled
 from jakinfer.errors import JakinferError
 from jakinfer.infer.nuts import NutsConfig
-from jakinfer.model.library import swameye2003
-from jakinfer.plots_optimize import save_figure
-from jakinfer.predict import band_table, predict_time_course, scaled
+from jakinfer.plots.files import save_figure
 from jakinfer.problem import Problem
-from jakinfer.results import run_sampling
+from jakinfer.problems import swameye2003
+from jakinfer.rundir.sample import run_sampling
 
 QUICK = {"chains": 2, "warmup": 25, "draws": 25, "max_tree_depth": 5, "prediction_draws": 50}
 FULL = {"chains": 4, "warmup": 1000, "draws": 1000, "max_tree_depth": 10, "prediction_draws": 400}

@@ -1,6 +1,6 @@
 """Swameye et al. (2003) with and without nuclear cycling: PSIS-LOO and WAIC.
 
-The two candidate models of `jakinfer.model.library.swameye2003` on the same 46
+The two candidate models of `jakinfer.problems.swameye2003` on the same 46
 measurements: `cycling` (nuclear STAT5 is exported back to the cytoplasm after
 the delay chain, Swameye et al.'s model) and `no_cycling` (no export; the
 alternative the paper rejects). For each model:
@@ -10,11 +10,11 @@ alternative the paper rejects). For each model:
    bounds) from the collection's optimum of the cycling model (the nominal
    values) plus `n_starts - 1` Latin-hypercube starts (`--seed`):
    `<out>/<model>/multistart/`.
-2. NUTS from the MAP estimate (`jakinfer.results.run_sampling`): a run directory
+2. NUTS from the MAP estimate (`jakinfer.rundir.sample.run_sampling`): a run directory
    `<out>/<model>/run/` with `posterior.nc` (InferenceData with the pointwise
    log-likelihood), summary, diagnostics and the fit figure.
 
-Then `jakinfer.compare.compare_models` (checks both saw the same observations)
+Then `jakinfer.analysis.compare.compare_models` (checks both saw the same observations)
 writes `<out>/comparison.csv` (PSIS-LOO and WAIC tables with Pareto-k counts),
 `<out>/pointwise.csv` (per observation and model: elpd_loo_i, Pareto k,
 elpd_waic_i), `<out>/model_comparison.png/.pdf` and `<out>/comparison.json`
@@ -40,15 +40,17 @@ matplotlib.use("Agg")
 
 import numpy as np  # noqa: E402
 
-from jakinfer.compare import compare_models, plot_comparison  # noqa: E402
+from jakinfer.analysis.compare import compare_models  # noqa: E402
 from jakinfer.errors import JakinferError  # noqa: E402
 from jakinfer.infer.nuts import NutsConfig  # noqa: E402
-from jakinfer.infer.optimize import ObjectiveKind, ScipyLBFGSB, multistart  # noqa: E402
+from jakinfer.infer.optimize import ObjectiveKind, multistart  # noqa: E402
+from jakinfer.infer.scipy_lbfgsb import ScipyLBFGSB  # noqa: E402
 from jakinfer.infer.startpoints import sample_starts  # noqa: E402
-from jakinfer.model.library import swameye2003  # noqa: E402
-from jakinfer.plots_optimize import save_figure  # noqa: E402
+from jakinfer.plots.compare import plot_comparison  # noqa: E402
+from jakinfer.plots.files import save_figure  # noqa: E402
 from jakinfer.problem import Problem  # noqa: E402
-from jakinfer.results import run_sampling  # noqa: E402
+from jakinfer.problems import swameye2003  # noqa: E402
+from jakinfer.rundir.sample import run_sampling  # noqa: E402
 
 MODELS = {"cycling": True, "no_cycling": False}
 """Model name -> `nuclear_cycling` of `swameye2003.problem`."""

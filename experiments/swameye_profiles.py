@@ -38,9 +38,10 @@ import pandas as pd  # noqa: E402
 
 from jakinfer.infer.optimize import ObjectiveKind, multistart  # noqa: E402
 from jakinfer.infer.profile import AdaptiveStep, ProfileConfig, ProfileResult, profile  # noqa: E402
-from jakinfer.model.library import swameye2003  # noqa: E402
-from jakinfer.plots_optimize import profiles, save_figure  # noqa: E402
+from jakinfer.plots.files import save_figure  # noqa: E402
+from jakinfer.plots.optimize import profiles  # noqa: E402
 from jakinfer.problem import Problem  # noqa: E402
+from jakinfer.problems import swameye2003  # noqa: E402
 
 QUICK = ProfileConfig(step=AdaptiveStep(initial=0.1, minimum=0.01, maximum=1.0, target=0.3, retry_above=1.5),
                       overshoot=1.1, max_points=8)

@@ -13,7 +13,7 @@ PROBLEM is a PEtab YAML file or the name of a bundled problem (`boehm2014`;
 `optimize`, `profile`, `sample` and `sbc` save their progress as they go: the same
 command run again after an interruption resumes where it stopped (and ends with
 the same result). One RUN_DIR takes `optimize`, `profile`, `laplace`, `sample` and
-`report` of one problem, in any order (see `jakinfer.run_layout`).
+`report` of one problem, in any order (see `jakinfer.rundir.layout`).
 Exit codes: 0 success, 1 the ODE solver (or a campaign task) failed, 2 bad input
 or usage; errors are one line `jakinfer: error: ...` on stderr, never a traceback.
 """
@@ -29,6 +29,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from jakinfer.errors import JakinferError, SimulationError
+from jakinfer.io.petab import read_petab
 
 EXIT_OK = 0
 EXIT_SIMULATION_FAILED = 1
@@ -80,7 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
     from jakinfer.infer.optimize import NOISE_HANDLING
     from jakinfer.infer.profile import ProfileConfig
     from jakinfer.infer.sbc import SbcConfig
-    from jakinfer.optimize_run import HESSIAN_METHODS, OBJECTIVES, OPTIMIZERS
+    from jakinfer.rundir.laplace import HESSIAN_METHODS
+    from jakinfer.rundir.optimize import OBJECTIVES, OPTIMIZERS
 
     defaults = NutsConfig()
     parser = argparse.ArgumentParser(
@@ -215,9 +217,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _load_problem(args: argparse.Namespace, path=None):
     from jakinfer.io.bundled import resolve_problem_path
-    from jakinfer.problem import Problem
 
-    problem = Problem.from_petab(path or resolve_problem_path(args.problem))
+    problem = read_petab(path or resolve_problem_path(args.problem))
     changes = {name: getattr(args, name) for name in ("rtol", "atol", "max_steps", "dtmin")
                if getattr(args, name, None) is not None}
     if changes:
@@ -268,7 +269,7 @@ def _nuts_config(args: argparse.Namespace):
 
 
 def _sample(args: argparse.Namespace, argv: Sequence[str]) -> int:
-    from jakinfer.results import run_sampling
+    from jakinfer.rundir.sample import run_sampling
 
     config = _nuts_config(args)
     started = time.perf_counter()
@@ -286,16 +287,16 @@ def _sample(args: argparse.Namespace, argv: Sequence[str]) -> int:
 def _sbc(args: argparse.Namespace, argv: Sequence[str]) -> int:
     from pathlib import Path
 
-    from jakinfer.campaign import DaskExecutor, InlineExecutor
     from jakinfer.infer.sbc import SbcConfig
-    from jakinfer.sbc_run import check_sbc_directory, run_sbc_directory
+    from jakinfer.rundir.sbc import check_sbc_directory, run_sbc_directory
+    from jakinfer.runtime.campaign import DaskExecutor, InlineExecutor
 
     out_dir = Path(args.out).resolve()
     check_sbc_directory(out_dir, force=args.force)
     nuts = _nuts_config(args)
     config = SbcConfig(replicates=args.replicates, nuts=nuts, thin=args.thin, seed=args.seed)
     if args.problem == "receptor":
-        from jakinfer.infer.sbc_problem import write_receptor_problem
+        from jakinfer.problems.receptor import write_receptor_problem
 
         problem = _load_problem(args, write_receptor_problem(out_dir / "problem"))
     else:
@@ -335,8 +336,8 @@ def _resumed(run, folder: str) -> None:
 
 def _optimize(args: argparse.Namespace, argv: Sequence[str]) -> int:
     from jakinfer.infer.bound_flips import BoundFlips
-    from jakinfer.optimize_run import OBJECTIVES, run_multistart_directory
-    from jakinfer.run_layout import OPTIMIZE
+    from jakinfer.rundir.layout import OPTIMIZE
+    from jakinfer.rundir.optimize import OBJECTIVES, run_multistart_directory
 
     problem = _load_problem(args)
     run = run_multistart_directory(
@@ -370,8 +371,9 @@ def _profile(args: argparse.Namespace, argv: Sequence[str]) -> int:
 
     from jakinfer.errors import InputError
     from jakinfer.infer.profile import FixedStep, ProfileConfig
-    from jakinfer.optimize_run import optimizer_named, run_profile_directory
-    from jakinfer.run_layout import PROFILE
+    from jakinfer.rundir.layout import PROFILE
+    from jakinfer.rundir.optimize import optimizer_named
+    from jakinfer.rundir.profile import run_profile_directory
 
     source = _optimum_source(args)
     problem = _load_problem(args)
@@ -395,7 +397,7 @@ def _profile(args: argparse.Namespace, argv: Sequence[str]) -> int:
 
 
 def _laplace(args: argparse.Namespace, argv: Sequence[str]) -> int:
-    from jakinfer.optimize_run import run_laplace_directory
+    from jakinfer.rundir.laplace import run_laplace_directory
 
     source = _optimum_source(args)
     problem = _load_problem(args)
@@ -412,7 +414,7 @@ def _laplace(args: argparse.Namespace, argv: Sequence[str]) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from jakinfer.report import write_report
+    from jakinfer.rundir.report import write_report
 
     print(f"report written to {write_report(args.run_dir, args.out)}")
     return EXIT_OK
@@ -429,7 +431,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exit_:
         return int(exit_.code or 0)
-    from jakinfer.campaign import CampaignError
+    from jakinfer.runtime.campaign import CampaignError
     try:
         if args.command == "evaluate":
             return _evaluate(args)

@@ -1,7 +1,8 @@
 """The `Problem`: model, experiments, measurements, observables and parameters.
 
 A `Problem` is what every later stage consumes. It is built by a reader
-(`Problem.from_petab`, the model DSL, tidy CSV) and holds only static data
+(`jakinfer.io.petab.read_petab`, `jakinfer.io.network` for the model DSL and
+tidy CSV) and holds only static data
 (NumPy arrays, sympy expressions, compiled JAX functions); the numerical entry
 points (`log_likelihood`, `value_and_grad`, `predict`, ...) are jitted once per
 problem and take the parameter vector `theta` on the estimation scale.
@@ -11,6 +12,10 @@ Vocabulary:
       fixed), vector `p_table` on linear scale.
     * *model parameters*: the constants of the ODE model (`n_p`), per experiment.
     * *experiment*: a (pre-equilibration condition, simulation condition) pair.
+
+Size: the `Problem` and its compiled entry points are one concept; each entry point is a few
+lines over the shared pieces (observables, sigma maps, the sensitivity rule), which must
+stay together so that every stage evaluates the same function.
 """
 
 from __future__ import annotations
@@ -18,7 +23,6 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import NamedTuple
 
 import jax
@@ -194,14 +198,6 @@ class Problem:
     source: str = ""
 
     # -- construction -------------------------------------------------------
-    @classmethod
-    def from_petab(cls, yaml_path: str | Path, solver: SolverConfig | None = None) -> Problem:
-        """Read a PEtab v1 problem (YAML file with SBML model and TSV tables)."""
-        from jakinfer.io.petab import read_petab
-
-        problem = read_petab(yaml_path)
-        return problem if solver is None else problem.with_solver(solver)
-
     def with_solver(self, solver: SolverConfig) -> Problem:
         """The same problem solved with other solver settings."""
         return replace(self, solver=solver)

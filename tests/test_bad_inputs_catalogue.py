@@ -16,14 +16,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from decay_problem import write_decay_problem
+from helpers.decay_problem import write_decay_problem
 
 from jakinfer.cli import EXIT_INPUT_ERROR, main
 from jakinfer.errors import InputError
 from jakinfer.infer.nuts import NutsConfig, NutsSampler
 from jakinfer.io.petab import read_petab
 from jakinfer.io.tidy import read_tidy
-from jakinfer.problem import Problem
 
 
 def hashes(directory: Path) -> dict[str, str]:
@@ -223,7 +222,7 @@ def test_petab_file_damage_gives_an_input_error_naming_the_file(decay, case):
     damage(decay.parent)
     before = hashes(decay.parent)
     with pytest.raises(InputError, match=message) as info:
-        Problem.from_petab(decay)
+        read_petab(decay)
     assert info.value.file == str(decay.parent / file_name)
     assert hashes(decay.parent) == before
 

@@ -8,10 +8,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from decay_problem import write_decay_problem
+from helpers.decay_problem import write_decay_problem
 
+from jakinfer.analysis.posterior import load_inference_data
 from jakinfer.cli import EXIT_INPUT_ERROR, EXIT_SIMULATION_FAILED, main
-from jakinfer.results import RUN_FILES, load_inference_data
+from jakinfer.rundir.sample import RUN_FILES
 
 BOEHM_NLLH = 138.22199693517703  # published value at the nominal parameters
 

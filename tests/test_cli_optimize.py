@@ -25,15 +25,15 @@ import time
 from pathlib import Path
 
 import pytest
-from decay_problem import write_decay_problem
+from helpers.decay_problem import write_decay_problem
 
 from jakinfer import cli
-from jakinfer.checkpoint import read_manifest
 from jakinfer.cli import EXIT_INPUT_ERROR, main
 from jakinfer.errors import InputError
-from jakinfer.infer.nuts import NutsConfig
-from jakinfer.problem import Problem
-from jakinfer.results import check_run_directory, run_fingerprint
+from jakinfer.infer.nuts import NutsConfig, run_fingerprint
+from jakinfer.io.petab import read_petab
+from jakinfer.rundir.identity import check_run_directory
+from jakinfer.runtime.checkpoint import read_manifest
 
 OPTIMIZE_ARGS = ("--starts", "40", "--batch-size", "2", "--seed", "7", "--method", "bfgs", "--no-progress")
 PROFILE_ARGS = ("--step", "0.01", "--batch-size", "2", "--method", "bfgs", "--no-progress")
@@ -46,7 +46,7 @@ def setup(tmp_path_factory):
     """The decay problem on disk, loaded once; in-process commands get this object."""
     root = tmp_path_factory.mktemp("optimize")
     path = write_decay_problem(root / "problem")
-    problem = Problem.from_petab(path)
+    problem = read_petab(path)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(cli, "_load_problem", lambda args, path=None: problem)
         yield {"root": root, "path": str(path), "problem": problem, "cache": {}}

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import scipy.integrate
 import scipy.stats as st
-from petab_factory import SbmlModel, measurement, observable, parameter, write_petab
+from helpers.petab_factory import SbmlModel, measurement, observable, parameter, write_petab
 
 from jakinfer.io.petab import read_petab
 from jakinfer.parameters import ParameterSpace, Prior, to_linear, to_scale

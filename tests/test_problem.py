@@ -22,10 +22,11 @@ import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 import pytest
-from petab_factory import SbmlModel, measurement, observable, parameter, write_petab
+from helpers.petab_factory import SbmlModel, measurement, observable, parameter, write_petab
 from scipy.integrate import solve_ivp
 
 from jakinfer.io.bundled import resolve_problem_path
+from jakinfer.io.petab import read_petab
 from jakinfer.problem import Problem
 from jakinfer.simulate import SolverConfig, SolveStatus
 
@@ -33,11 +34,6 @@ from jakinfer.simulate import SolverConfig, SolveStatus
 
 BOEHM_NLLH = 138.22199693517703  # published with the PEtab benchmark collection
 CYT, NUC = 1.4, 0.45
-
-
-@pytest.fixture(scope="module")
-def boehm() -> Problem:
-    return Problem.from_petab(resolve_problem_path("boehm2014"))
 
 
 def _boehm_rhs(parameters: dict[str, float]):
@@ -185,7 +181,7 @@ def decay(tmp_path_factory) -> Problem:
         conditions=[{"conditionId": "c0", "x": "x0"}],
         measurements=[measurement("obs", "c0", t, y) for t, y in zip(DECAY_TIMES, DECAY_VALUES, strict=True)],
     )
-    return Problem.from_petab(yaml_path)
+    return read_petab(yaml_path)
 
 
 def _decay_log_likelihood(theta):
@@ -266,7 +262,7 @@ def blow_up(tmp_path_factory) -> Problem:
         measurements=[measurement("obs", condition, t, 1.0 / (1.0 - 0.1 * t))
                       for condition in ("calm", "boom") for t in (0.5, 2.0)],
     )
-    return Problem.from_petab(yaml_path)
+    return read_petab(yaml_path)
 
 
 def test_blow_up_gives_minus_infinity_and_a_reason(blow_up):

@@ -61,6 +61,7 @@ import numpy as np
 
 import jakinfer  # noqa: F401  (float64)
 from jakinfer.io.bundled import resolve_problem_path
+from jakinfer.io.petab import read_petab
 from jakinfer.problem import Problem, forward_value_and_grad
 from jakinfer.simulate import SolverConfig
 
@@ -650,7 +651,7 @@ def main(argv: list[str] | None = None) -> dict:
     batch_sizes = args.batch_sizes or ([2] if args.quick else [1, 4, 16, 64, 256, 1024])
     budget_s = args.budget_s if args.budget_s is not None else (2.0 if args.quick else 20.0)
     yaml_path = resolve_problem_path(args.problem)
-    problem = Problem.from_petab(yaml_path)
+    problem = read_petab(yaml_path)
     variants = jakinfer_variants(problem, args.rtol, args.atol)  # compiled once, shared by the parts
     ours_problem = next(iter(variants.values()))  # jakinfer's default solver at rtol, atol
     target = REFERENCE_NLLH.get(args.problem, float("nan")) + 1e-3

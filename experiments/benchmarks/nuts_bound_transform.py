@@ -27,16 +27,16 @@ from pathlib import Path
 
 import numpy as np
 
-from jakinfer.diagnostics import compute_diagnostics
+from jakinfer.analysis.diagnostics import compute_diagnostics
 from jakinfer.infer.bounded import BOUND_TRANSFORMS
 from jakinfer.infer.nuts import NutsConfig, NutsSampler, sample_posterior
 from jakinfer.io.bundled import resolve_problem_path
-from jakinfer.problem import Problem
+from jakinfer.io.petab import read_petab
 
 
 def run_summary(samples, parameter_ids: Sequence[str]) -> dict:
     """Convergence and efficiency numbers of one run (`NutsSamples`), the ESS and R-hat
-    from `jakinfer.diagnostics.compute_diagnostics` (rank-normalised, as in the verdict)."""
+    from `jakinfer.analysis.diagnostics.compute_diagnostics` (rank-normalised, as in the verdict)."""
     import arviz as az
 
     posterior = az.from_dict(posterior={"theta": samples.theta}, coords={"parameter": list(parameter_ids)},
@@ -114,7 +114,7 @@ def main(argv: Sequence[str] | None = None) -> dict:
     if args.quick:
         args.seeds, args.chains, args.warmup, args.draws, args.max_tree_depth = [0], 1, 20, 20, 5
 
-    problem = Problem.from_petab(resolve_problem_path(args.problem))
+    problem = read_petab(resolve_problem_path(args.problem))
     runs = []
     for transform in args.transforms:
         config = NutsConfig(chains=args.chains, warmup=args.warmup, draws=args.draws,

@@ -70,6 +70,7 @@ from sympy.printing.c import C99CodePrinter
 from jakinfer.infer.bounded import BOUND_TRANSFORMS
 from jakinfer.infer.nuts import NutsConfig, NutsSampler, compile_timer, initial_theta, sample_posterior
 from jakinfer.io.bundled import resolve_problem_path
+from jakinfer.io.petab import read_petab
 from jakinfer.problem import Problem
 from jakinfer.simulate import SolverConfig
 
@@ -822,7 +823,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_arguments(argv)
     if args.pin_core is not None:
         os.sched_setaffinity(0, {args.pin_core})
-    problem = Problem.from_petab(resolve_problem_path(args.problem))
+    problem = read_petab(resolve_problem_path(args.problem))
     if args.write_program is not None:
         args.write_program.parent.mkdir(parents=True, exist_ok=True)
         args.write_program.write_text(stan_program(problem, args.stan_bound_transform))

@@ -26,6 +26,7 @@ import numpy as np
 
 import jakinfer  # noqa: F401  (float64)
 from jakinfer.io.bundled import resolve_problem_path
+from jakinfer.io.petab import read_petab
 from jakinfer.problem import Problem
 from jakinfer.simulate import SolverConfig
 
@@ -106,7 +107,7 @@ def main(argv: list[str] | None = None) -> dict:
     if args.pin_core is not None:
         os.sched_setaffinity(0, {args.pin_core})
     yaml_path = resolve_problem_path(args.problem)
-    problem = Problem.from_petab(yaml_path)
+    problem = read_petab(yaml_path)
     report = {}
     for name, solver in (("Rodas5P", None), ("Kvaerno5", diffrax.Kvaerno5())):
         config = SolverConfig(rtol=args.rtol, atol=args.atol) if solver is None else SolverConfig(

@@ -1,30 +1,9 @@
-"""Inference algorithms over a `Problem`: NUTS with numpyro (`nuts`); MAP multistart in `optimize`
-(optimisers: `fisher_trust_region` on the Fisher information of `fisher`, `projected_bfgs`)."""
+"""Inference algorithms over a `Problem`.
 
-from jakinfer.infer.nuts import (
-    CHAIN_METHODS,
-    INIT_STRATEGIES,
-    ChainMethod,
-    FailureMonitor,
-    InitStrategy,
-    NutsConfig,
-    NutsSampler,
-    NutsSamples,
-    checkpoint_draws,
-    posterior_model,
-    sample_posterior,
-)
-
-__all__ = [
-    "CHAIN_METHODS",
-    "INIT_STRATEGIES",
-    "ChainMethod",
-    "FailureMonitor",
-    "InitStrategy",
-    "NutsConfig",
-    "NutsSampler",
-    "NutsSamples",
-    "checkpoint_draws",
-    "posterior_model",
-    "sample_posterior",
-]
+Optimisation behind one protocol (`optimizer.Optimizer`: `init`, `step`, `done`):
+`fisher_trust_region` on the Fisher information of `fisher`, `projected_bfgs`, scipy's L-BFGS-B;
+MAP multistart in `optimize` (with `bound_flips` and `hierarchical` noise), profiles in `profile`,
+the Laplace approximation in `laplace`; NUTS with numpyro in `nuts` (through the bound maps of
+`bounded`); simulation-based calibration in `sbc`. Submodules are imported on use (numpyro only
+with `nuts`).
+"""

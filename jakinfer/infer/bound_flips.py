@@ -37,8 +37,8 @@ from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
-from jakinfer.checkpoint import json_ready
-from jakinfer.infer.projected_bfgs import ExitStatus
+from jakinfer.infer.optimizer import ExitStatus
+from jakinfer.runtime.checkpoint import json_ready
 
 
 @dataclass(frozen=True)

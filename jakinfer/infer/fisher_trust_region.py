@@ -85,7 +85,9 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
-from jakinfer.infer.projected_bfgs import ExitStatus, bfgs_update, project, projected_gradient_norm
+from jakinfer.errors import InputError
+from jakinfer.infer.optimizer import CompiledOptimizer, ExitStatus, project, projected_gradient_norm
+from jakinfer.infer.projected_bfgs import bfgs_update
 
 ValueGradFisher = Callable[[jax.Array], tuple[jax.Array, jax.Array, jax.Array]]
 """`x (n,) -> (f, grad f (n,), F (n, n))`, traceable."""
@@ -102,7 +104,7 @@ _RELATIVE_EIGENVALUE_FLOOR = 1e-12
     meta_fields=["batch_size"],
 )
 @dataclass(frozen=True)
-class FisherTrustRegion:
+class FisherTrustRegion(CompiledOptimizer):
     """Settings of the batched Fisher-scoring trust-region optimiser (JAX, `vmap`-ed over starts).
 
     Attributes:
@@ -145,6 +147,21 @@ class FisherTrustRegion:
     active_tolerance: float = 1e-3
     switch_poor_steps: int = 8
     batch_size: int | None = 1
+
+    @classmethod
+    def objective_function(cls, objective) -> Callable:
+        """`theta -> (f, grad f, Fisher information)` from the objective's noise terms.
+
+        Raises:
+            InputError: the objective has no noise terms (a plain function).
+        """
+        if objective.noise is None:
+            raise InputError("FisherTrustRegion needs an objective with noise terms (Objective.from_problem "
+                             "gives them); use ProjectedBFGS for a plain function")
+        return objective.noise.value_grad_fisher
+
+    def minimise(self, function: Callable, x0, lower, upper) -> State:
+        return minimise(function, x0, lower, upper, self)
 
 
 class State(NamedTuple):

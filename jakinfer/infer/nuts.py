@@ -43,6 +43,10 @@ The likelihood therefore reports each evaluation whose solve failed to a
 `FailureMonitor` (a host callback, `jax.debug.callback`); `sample_posterior`
 counts them per phase (`init`, `warmup`, `sampling`) and reason in
 `NutsSamples.failures`.
+
+Size: one module on purpose: the compiled sampler, the layout of its saved state and the
+chunked driver that saves and restores it are one contract (a chunk written by one part is
+read back by another, bit for bit); splitting them would spread that contract over files.
 """
 
 from __future__ import annotations
@@ -50,6 +54,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import functools
+import json
 import math
 import threading
 import time
@@ -68,12 +73,13 @@ from numpyro.infer.hmc import hmc
 from numpyro.infer.util import initialize_model, potential_energy
 
 from jakinfer.errors import InputError, SimulationError
+from jakinfer.fingerprint import problem_fingerprint
 from jakinfer.infer.bounded import BOUND_TRANSFORMS, DEFAULT_BOUND_TRANSFORM, BoundTransform, bounded_uniform
 from jakinfer.problem import Problem, forward_value_and_grad
 from jakinfer.simulate import SolveStatus
 
 if TYPE_CHECKING:
-    from jakinfer.checkpoint import CheckpointStore
+    from jakinfer.runtime.checkpoint import CheckpointStore
 
 ChainMethod = Literal["vectorized", "sequential", "parallel"]
 CHAIN_METHODS: tuple[str, ...] = ChainMethod.__args__  # type: ignore[attr-defined]
@@ -608,7 +614,7 @@ def sample_posterior(
         store: save every chunk (draws, sampler state, failure counts) as record
             `chunk-NNNNNN`, and resume from the chunks already there. The caller
             opens the store with a fingerprint of the run (see
-            `jakinfer.results.run_fingerprint`).
+            `run_fingerprint`).
         sampler: a compiled sampler to reuse (its `config.kernel_settings` must
             equal `config`'s); default: a new one.
         data: `(n_m,)` measured values to condition on (default: the problem's own).
@@ -674,6 +680,15 @@ def sample_posterior(
     )
 
 
+def run_fingerprint(problem: Problem, config: NutsConfig) -> dict:
+    """What identifies a run: the problem (`problem_fingerprint`) and the sampler
+    settings. Not the progress bar, nor the chunk size (neither changes the draws)."""
+    settings = config.to_dict()
+    settings.pop("progress_bar")
+    settings.pop("chunk_size")
+    return {**problem_fingerprint(problem), "nuts": json.loads(json.dumps(settings))}
+
+
 def _count(failures: dict[str, dict[str, int]], phase: str, counts: Mapping[str, int]) -> None:
     if counts:
         failures[phase] = add_failures(failures.get(phase, {}), counts)
@@ -722,7 +737,7 @@ def checkpoint_draws(directory) -> dict[str, np.ndarray]:
     read without disturbing it: `theta` `(chains, n, n_theta)` and the statistics
     `(chains, n)` of `STAT_NAMES`, `n` the sampling iterations completed (0 before any).
     """
-    from jakinfer.checkpoint import read_records
+    from jakinfer.runtime.checkpoint import read_records
 
     parts = [record.arrays for record in read_records(directory)
              if record.key.startswith(_CHUNK_PREFIX) and record.meta.get("phase") == "sampling"]

@@ -24,103 +24,29 @@ their status, never dropped.
 
 from __future__ import annotations
 
-import enum
 import functools
 import json
 import time
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
-import jax
-import jax.numpy as jnp
 import numpy as np
 import pandas as pd
-import scipy.optimize
 
 from jakinfer.errors import InputError
-from jakinfer.infer import fisher_trust_region, projected_bfgs
 from jakinfer.infer.bound_flips import DEFAULT_BOUND_FLIPS, BoundFlips, FlipRecord, improve_by_bound_flips
-from jakinfer.infer.fisher import NoiseTerms, problem_noise_terms
 from jakinfer.infer.fisher_trust_region import FisherTrustRegion
 from jakinfer.infer.hierarchical import ProfiledNoise
-from jakinfer.infer.projected_bfgs import ExitStatus, ProjectedBFGS, projected_gradient_norm
+from jakinfer.infer.objective import Objective, ObjectiveKind
+from jakinfer.infer.optimizer import BatchResult, ExitStatus, Optimizer
+from jakinfer.infer.projected_bfgs import ProjectedBFGS
+from jakinfer.infer.scipy_lbfgsb import ScipyLBFGSB  # noqa: F401  (re-exported: the optimisers of `multistart`)
 from jakinfer.infer.startpoints import LatinHypercube, StartSampler, sample_starts
-from jakinfer.problem import Problem, forward_value_and_grad
+from jakinfer.problem import Problem
 
 NoiseHandling = Literal["profiled", "estimated"]
 NOISE_HANDLING: tuple[str, ...] = ("profiled", "estimated")
-
-
-class ObjectiveKind(enum.Enum):
-    """What is minimised."""
-
-    NEGATIVE_LOG_POSTERIOR = "negative_log_posterior"
-    """`-log p(y | theta) - log p(theta)` (MAP estimation)."""
-    NEGATIVE_LOG_LIKELIHOOD = "negative_log_likelihood"
-    """`-log p(y | theta)` (maximum likelihood; the prior only sets the bounds)."""
-
-
-@dataclass(frozen=True, eq=False)
-class Objective:
-    """A scalar function of `theta` to minimise in a box.
-
-    Attributes:
-        function: traceable `theta (n,) -> scalar`, forward-mode differentiable;
-            `+inf` where the model cannot be solved.
-        kind: what `function` is.
-        parameter_ids: the `n` ids of `theta`'s entries.
-        lower, upper: `(n,)` bounds on the estimation scale.
-        noise: the per-measurement structure behind `function` (locations,
-            scales, prior curvature) from which `FisherTrustRegion` builds the
-            Fisher information; `None` for an objective without one.
-    """
-
-    function: Callable
-    kind: ObjectiveKind
-    parameter_ids: tuple[str, ...]
-    lower: np.ndarray
-    upper: np.ndarray
-    noise: NoiseTerms | None = None
-
-    @classmethod
-    def from_problem(cls, problem: Problem, kind: ObjectiveKind) -> Objective:
-        """The objective of `problem` (cached: the same object for the same pair)."""
-        return _problem_objective(problem, kind)
-
-    @functools.cached_property
-    def value_and_grad(self) -> Callable:
-        """Traceable `theta -> (f, grad f (n,))`, one JVP per parameter (forward mode)."""
-        return forward_value_and_grad(self.function)
-
-    @functools.cached_property
-    def jit_value_and_grad(self) -> Callable:
-        return jax.jit(self.value_and_grad)
-
-    @property
-    def size(self) -> int:
-        return len(self.parameter_ids)
-
-
-@functools.lru_cache(maxsize=16)
-def _problem_objective(problem: Problem, kind: ObjectiveKind) -> Objective:
-    log_likelihood = problem._log_likelihood_raw
-    log_prior = problem.parameters.log_prior
-    if kind is ObjectiveKind.NEGATIVE_LOG_POSTERIOR:
-        def function(theta):
-            return -(log_prior(theta) + log_likelihood(theta))
-    elif kind is ObjectiveKind.NEGATIVE_LOG_LIKELIHOOD:
-        def function(theta):
-            return -log_likelihood(theta)
-    else:
-        raise TypeError(f"kind must be an ObjectiveKind, got {kind!r}")
-    space = problem.parameters
-    return Objective(
-        function=function, kind=kind, parameter_ids=space.ids,
-        lower=np.asarray(space.lower, dtype=float), upper=np.asarray(space.upper, dtype=float),
-        noise=problem_noise_terms(problem, include_prior=kind is ObjectiveKind.NEGATIVE_LOG_POSTERIOR),
-    )
 
 
 @functools.lru_cache(maxsize=16)
@@ -148,151 +74,6 @@ def profiled_noise_objective(problem: Problem, kind: ObjectiveKind) -> tuple[Obj
     return objective, profiled
 
 
-# -- optimisers ------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ScipyLBFGSB:
-    """scipy's L-BFGS-B, starts run one after another (the fallback optimiser).
-
-    Attributes:
-        max_iterations, max_evaluations: per start.
-        gtol: scipy's `pgtol` (projected gradient, infinity norm).
-        ftol: scipy's relative reduction tolerance.
-        max_corrections: the number of L-BFGS pairs kept.
-    """
-
-    max_iterations: int = 1000
-    max_evaluations: int = 3000
-    gtol: float = 1e-6
-    ftol: float = 1e-12
-    max_corrections: int = 10
-
-
-Optimizer = FisherTrustRegion | ProjectedBFGS | ScipyLBFGSB
-
-
-@dataclass(frozen=True)
-class BatchResult:
-    """Per-start outcome of `minimise_batch`; arrays have a leading start axis `(n_starts, ...)`.
-
-    Attributes:
-        x0: `(n_starts, n)` starts as given; `x`: `(n_starts, n)` end points.
-        fval: `(n_starts,)` objective at `x` (`inf` where not finite).
-        grad_norm: `(n_starts,)` projected gradient infinity norm at `x` (NaN where
-            the objective is not finite).
-        n_iterations, n_evaluations: `(n_starts,)` counts.
-        status: `(n_starts,)` `ExitStatus` codes; `message`: one text per start.
-    """
-
-    x0: np.ndarray
-    x: np.ndarray
-    fval: np.ndarray
-    grad_norm: np.ndarray
-    n_iterations: np.ndarray
-    n_evaluations: np.ndarray
-    status: np.ndarray
-    message: tuple[str, ...]
-
-
-@functools.lru_cache(maxsize=16)
-def _compiled_bfgs(objective: Objective) -> Callable:
-    """One compiled program per objective (and batch size):
-    `(x0, lower, upper) (batch, n) each, settings -> per-start outcome`."""
-    value_and_grad = objective.value_and_grad
-
-    def run(x0, lower, upper, config):
-        state = projected_bfgs.minimise(value_and_grad, x0, lower, upper, config)
-        grad_norm = projected_gradient_norm(state.x, state.g, lower, upper)
-        return state.x, state.f, grad_norm, state.iterations, state.evaluations, state.status
-
-    return jax.jit(jax.vmap(run, in_axes=(0, 0, 0, None)))
-
-
-@functools.lru_cache(maxsize=16)
-def _compiled_fisher(objective: Objective) -> Callable:
-    """As `_compiled_bfgs`, for `FisherTrustRegion`."""
-    value_grad_fisher = objective.noise.value_grad_fisher
-
-    def run(x0, lower, upper, config):
-        state = fisher_trust_region.minimise(value_grad_fisher, x0, lower, upper, config)
-        grad_norm = projected_gradient_norm(state.x, state.g, lower, upper)
-        return state.x, state.f, grad_norm, state.iterations, state.evaluations, state.status
-
-    return jax.jit(jax.vmap(run, in_axes=(0, 0, 0, None)))
-
-
-def _chunks(n: int, size: int | None) -> list[np.ndarray]:
-    size = n if size is None else max(1, int(size))
-    return [np.arange(start, min(start + size, n)) for start in range(0, n, size)]
-
-
-def _minimise_compiled(run: Callable, x0, lower, upper, config: FisherTrustRegion | ProjectedBFGS) -> BatchResult:
-    """Run a compiled batched optimiser over `x0` `(n_starts, n)` in batches of `config.batch_size`."""
-    n = x0.shape[0]
-    # one batch: padded to a power of two, so that varying counts (profile walks) reuse few programs
-    size = 1 << max(0, (n - 1).bit_length()) if config.batch_size is None else config.batch_size
-    outputs = []
-    for rows in _chunks(n, size):
-        padded = np.concatenate([rows, np.full(size - rows.size, rows[-1])]) if rows.size < size else rows
-        result = run(jnp.asarray(x0[padded]), jnp.asarray(lower[padded]), jnp.asarray(upper[padded]), config)
-        outputs.append([np.asarray(a)[: rows.size] for a in result])
-    x, f, grad_norm, iterations, evaluations, status = (np.concatenate(parts) for parts in zip(*outputs, strict=True))
-    grad_norm = np.where(np.isfinite(f), grad_norm, np.nan)
-    f = np.where(np.isfinite(f), f, np.inf)
-    return BatchResult(
-        x0=x0, x=x, fval=f, grad_norm=grad_norm, n_iterations=iterations.astype(int),
-        n_evaluations=evaluations.astype(int), status=status.astype(int),
-        message=tuple(ExitStatus(int(s)).message for s in status),
-    )
-
-
-def _scipy_status(result: scipy.optimize.OptimizeResult, config: ScipyLBFGSB) -> ExitStatus:
-    text = str(result.message).upper()
-    if result.success:
-        return ExitStatus.CONVERGED_GRADIENT if "PGTOL" in text else ExitStatus.CONVERGED_SMALL_CHANGE
-    if result.nit >= config.max_iterations:
-        return ExitStatus.MAX_ITERATIONS
-    if result.nfev >= config.max_evaluations:
-        return ExitStatus.MAX_EVALUATIONS
-    if "ABNORMAL" in text or "LINE SEARCH" in text:
-        return ExitStatus.LINE_SEARCH_FAILED
-    return ExitStatus.FAILED
-
-
-def _minimise_scipy(objective: Objective, x0, lower, upper, config: ScipyLBFGSB) -> BatchResult:
-    value_and_grad = objective.jit_value_and_grad
-
-    def fun(x):
-        f, g = value_and_grad(jnp.asarray(x))
-        return float(f), np.asarray(g, dtype=float)
-
-    rows = []
-    for start, low, high in zip(x0, lower, upper, strict=True):
-        start = np.clip(start, low, high)
-        f0, g0 = fun(start)
-        if not (np.isfinite(f0) and np.all(np.isfinite(g0))):
-            status = ExitStatus.NONFINITE_START
-            rows.append((start, np.inf, np.nan, 0, 1, status, status.message))
-            continue
-        result = scipy.optimize.minimize(
-            fun, start, jac=True, method="L-BFGS-B", bounds=list(zip(low, high, strict=True)),
-            options={"maxiter": config.max_iterations, "maxfun": config.max_evaluations,
-                     "gtol": config.gtol, "ftol": config.ftol, "maxcor": config.max_corrections},
-        )
-        f, g = fun(result.x)
-        grad_norm = float(projected_gradient_norm(result.x, g, low, high)) if np.isfinite(f) else np.nan
-        status = _scipy_status(result, config)
-        rows.append((result.x, f if np.isfinite(f) else np.inf, grad_norm, int(result.nit),
-                     int(result.nfev) + 2, status, f"{status.message} (scipy: {result.message})"))
-    x, f, grad_norm, iterations, evaluations, status, message = zip(*rows, strict=True)
-    return BatchResult(
-        x0=x0, x=np.array(x), fval=np.array(f, dtype=float), grad_norm=np.array(grad_norm, dtype=float),
-        n_iterations=np.array(iterations), n_evaluations=np.array(evaluations),
-        status=np.array([int(s) for s in status]), message=tuple(message),
-    )
-
-
 def minimise_batch(
     objective: Objective,
     x0: np.ndarray,
@@ -307,8 +88,8 @@ def minimise_batch(
         x0: `(n_starts, n)` starts (estimation scale); projected into the box.
         lower, upper: `(n_starts, n)` or `(n,)` bounds; default the objective's.
             `lower_i == upper_i` pins coordinate `i`.
-        optimizer: `ProjectedBFGS()` (default), `FisherTrustRegion()` (needs
-            `objective.noise`) or `ScipyLBFGSB()`.
+        optimizer: any `jakinfer.infer.optimizer.Optimizer`: `ProjectedBFGS()`
+            (default), `FisherTrustRegion()` (needs `objective.noise`), `ScipyLBFGSB()`.
 
     Raises:
         InputError: `FisherTrustRegion` for an objective without `noise` terms.
@@ -317,17 +98,9 @@ def minimise_batch(
     lower = np.broadcast_to(objective.lower if lower is None else np.asarray(lower, dtype=float), x0.shape)
     upper = np.broadcast_to(objective.upper if upper is None else np.asarray(upper, dtype=float), x0.shape)
     optimizer = ProjectedBFGS() if optimizer is None else optimizer
-    if isinstance(optimizer, FisherTrustRegion):
-        if objective.noise is None:
-            raise InputError("FisherTrustRegion needs an objective with noise terms (Objective.from_problem "
-                             "gives them); use ProjectedBFGS for a plain function")
-        return _minimise_compiled(_compiled_fisher(objective), x0, np.array(lower), np.array(upper), optimizer)
-    if isinstance(optimizer, ProjectedBFGS):
-        return _minimise_compiled(_compiled_bfgs(objective), x0, np.array(lower), np.array(upper), optimizer)
-    if isinstance(optimizer, ScipyLBFGSB):
-        return _minimise_scipy(objective, x0, np.array(lower), np.array(upper), optimizer)
-    raise TypeError("optimizer must be FisherTrustRegion, ProjectedBFGS or ScipyLBFGSB, "
-                    f"got {type(optimizer).__name__}")
+    if not isinstance(optimizer, Optimizer):
+        raise TypeError(f"optimizer must be an Optimizer (jakinfer.infer.optimizer), got {type(optimizer).__name__}")
+    return optimizer.minimise_batch(objective, x0, np.array(lower), np.array(upper))
 
 
 def _check_noise(noise: str) -> None:

@@ -21,6 +21,9 @@ Classification:
   own bounds rises there, and is reported by the rules above);
 * *inconclusive*: a side ended (point budget, failed solve) before crossing
   or reaching its bound.
+
+Size: the profile walk, its adaptive step and the identifiability assessment share one result
+type and are read together.
 """
 
 from __future__ import annotations

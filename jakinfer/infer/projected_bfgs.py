@@ -28,7 +28,6 @@ with simple constraints"; Kelley 1999, "Iterative Methods for Optimization" §5.
 
 from __future__ import annotations
 
-import enum
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -37,44 +36,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
-
-class ExitStatus(enum.IntEnum):
-    """How one local optimisation ended (stored as int32 in arrays); shared by
-    every optimiser of `jakinfer.infer.optimize`."""
-
-    RUNNING = -1
-    CONVERGED_GRADIENT = 0
-    CONVERGED_SMALL_CHANGE = 1
-    MAX_ITERATIONS = 2
-    MAX_EVALUATIONS = 3
-    LINE_SEARCH_FAILED = 4
-    NONFINITE_START = 5
-    FAILED = 6
-    CONVERGED_DECREMENT = 7
-    TRUST_REGION_COLLAPSED = 8
-
-    @property
-    def message(self) -> str:
-        return _MESSAGES[self]
-
-    @property
-    def converged(self) -> bool:
-        return self in (ExitStatus.CONVERGED_GRADIENT, ExitStatus.CONVERGED_SMALL_CHANGE,
-                        ExitStatus.CONVERGED_DECREMENT)
-
-
-_MESSAGES = {
-    ExitStatus.RUNNING: "running",
-    ExitStatus.CONVERGED_GRADIENT: "converged: projected gradient norm <= gtol",
-    ExitStatus.CONVERGED_SMALL_CHANGE: "converged: objective decrease <= ftol * (1 + |f|)",
-    ExitStatus.MAX_ITERATIONS: "maximum number of iterations reached",
-    ExitStatus.MAX_EVALUATIONS: "maximum number of objective evaluations reached",
-    ExitStatus.LINE_SEARCH_FAILED: "line search failed (no decrease found along the projected direction)",
-    ExitStatus.NONFINITE_START: "objective or gradient not finite at the start point",
-    ExitStatus.FAILED: "optimiser failed",
-    ExitStatus.CONVERGED_DECREMENT: "converged: decrease predicted by the Fisher-scoring step <= decrement_tol",
-    ExitStatus.TRUST_REGION_COLLAPSED: "trust-region radius fell below min_radius (no decrease found)",
-}
+from jakinfer.infer.optimizer import CompiledOptimizer, ExitStatus, project, projected_gradient_norm
 
 
 @functools.partial(
@@ -84,7 +46,7 @@ _MESSAGES = {
     meta_fields=["batch_size"],
 )
 @dataclass(frozen=True)
-class ProjectedBFGS:
+class ProjectedBFGS(CompiledOptimizer):
     """Settings of the batched projected BFGS optimiser (JAX, `vmap`-ed over starts).
 
     Attributes:
@@ -116,6 +78,14 @@ class ProjectedBFGS:
     active_tolerance: float = 1e-3
     batch_size: int | None = 1
 
+    @classmethod
+    def objective_function(cls, objective) -> Callable:
+        """`theta -> (f, grad f)` (forward-mode sensitivities)."""
+        return objective.value_and_grad
+
+    def minimise(self, function: Callable, x0, lower, upper) -> State:
+        return minimise(function, x0, lower, upper, self)
+
 
 class State(NamedTuple):
     """Optimiser state of one start (arrays; `vmap` adds a leading batch axis).
@@ -144,16 +114,6 @@ class State(NamedTuple):
 
 
 ValueAndGrad = Callable[[jax.Array], tuple[jax.Array, jax.Array]]
-
-
-def project(x, lower, upper):
-    """Clip `x` into the box (elementwise)."""
-    return jnp.clip(x, lower, upper)
-
-
-def projected_gradient_norm(x, g, lower, upper):
-    """`||x - P(x - g)||_inf`: zero exactly at a first-order point of the box problem."""
-    return jnp.max(jnp.abs(x - project(x - g, lower, upper)), initial=0.0)
 
 
 def _free_set(x, g, lower, upper, config: ProjectedBFGS):

@@ -20,7 +20,7 @@ If the sampler is calibrated, each parameter's ranks are uniform on `0 .. L`;
 Every replicate is seeded by `(seed, r)` alone (NumPy `SeedSequence([seed, r])`
 for the prior draw and the noise, a derived NUTS seed), so it gives the same
 result whichever process runs it, in whichever order. Replicates are
-independent tasks for `jakinfer.campaign.run_campaign`; each result is stored as
+independent tasks for `jakinfer.runtime.campaign.run_campaign`; each result is stored as
 it finishes and a rerun skips finished replicates.
 """
 
@@ -35,13 +35,14 @@ from pathlib import Path
 import numpy as np
 from scipy import stats
 
-from jakinfer.campaign import DaskExecutor, InlineExecutor, Task, TaskResult, run_campaign
-from jakinfer.checkpoint import CheckpointStore
 from jakinfer.errors import InputError, SimulationError
-from jakinfer.infer.nuts import NutsConfig, NutsSampler, sample_posterior
+from jakinfer.infer.nuts import NutsConfig, NutsSampler, run_fingerprint, sample_posterior
+from jakinfer.io.petab import read_petab
 from jakinfer.likelihood import sample_measurement
 from jakinfer.parameters import ParameterSpace, Prior
 from jakinfer.problem import Problem
+from jakinfer.runtime.campaign import DaskExecutor, InlineExecutor, Task, TaskResult, run_campaign
+from jakinfer.runtime.checkpoint import CheckpointStore
 from jakinfer.simulate import SolveStatus
 
 _REPLICATE_PREFIX = "replicate-"
@@ -232,7 +233,7 @@ def run_replicate(problem: Problem, config: SbcConfig, index: int, sampler: Nuts
 
 @functools.lru_cache(maxsize=2)
 def _problem_from_file(path: str, solver) -> Problem:
-    problem = Problem.from_petab(path)
+    problem = read_petab(path)
     return problem if solver is None else problem.with_solver(solver)
 
 
@@ -250,7 +251,6 @@ def replicate_key(index: int) -> str:
 def sbc_fingerprint(problem: Problem, config: SbcConfig) -> dict:
     """What identifies an SBC study's replicates: the problem and settings, not the
     number of replicates (more replicates extend a study)."""
-    from jakinfer.results import run_fingerprint
 
     settings = config.to_dict()
     settings.pop("replicates")

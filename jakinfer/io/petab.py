@@ -6,6 +6,9 @@ and the column. Formulas are parsed with PEtab's own math grammar
 Unsupported parts of PEtab v1 (several problems per YAML, mapping tables,
 extensions, timepoint-specific overrides of model parameters, …) raise
 `UnsupportedFeatureError` naming where they occur.
+
+Size: one reader: the validation of the four PEtab tables, each error naming file, row and
+column, and the builder that turns them into a `Problem`.
 """
 
 from __future__ import annotations
@@ -27,14 +30,18 @@ from jakinfer.likelihood import DISTRIBUTIONS, TRANSFORMATIONS
 from jakinfer.model.symbolic import TIME, SymbolicModel, rename_to_plain_symbols
 from jakinfer.parameters import PRIOR_TYPES, SCALES, ParameterSpace, Prior, to_scale
 from jakinfer.problem import Experiments, Measurements, Observable, Problem, ValueMap
+from jakinfer.simulate import SolverConfig
 
 _PLACEHOLDER = re.compile(r"^(observable|noise)Parameter(\d+)_(.+)$")
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _PETAB_TIME = "time"
 
 
-def read_petab(yaml_path: str | Path) -> Problem:
-    """Read a PEtab v1 problem from its YAML file.
+def read_petab(yaml_path: str | Path, solver: SolverConfig | None = None) -> Problem:
+    """Read a PEtab v1 problem from its YAML file (SBML model and TSV tables).
+
+    Args:
+        solver: the solver settings of the problem (default `SolverConfig()`).
 
     Raises:
         InputError: a missing file, a malformed table, an unknown id, a bad value.
@@ -54,8 +61,9 @@ def read_petab(yaml_path: str | Path) -> Problem:
     measurement_table = concat_tables([read_tsv(p, required=("observableId", "simulationConditionId",
                                                        "measurement", "time"))
                                  for p in files.measurements])
-    return _Builder(model, parameter_table, observable_table, condition_table,
-                    measurement_table, name=yaml_path.stem, source=str(yaml_path)).build()
+    problem = _Builder(model, parameter_table, observable_table, condition_table,
+                       measurement_table, name=yaml_path.stem, source=str(yaml_path)).build()
+    return problem if solver is None else problem.with_solver(solver)
 
 
 def petab_files(yaml_path: str | Path) -> list[Path]:

@@ -23,7 +23,7 @@ Every condition of the measurement file must have a row there.
 Any other column is an error unless named in `ignore_columns`. Errors name the
 file, the line (header = 1) and the column.
 
-`write_petab_from_tidy` writes the same data with a `ReactionNetwork` as a PEtab
+`jakinfer.io.network.write_petab_from_tidy` writes the same data with a `ReactionNetwork` as a PEtab
 v1 problem (SBML model, four TSV tables and the YAML file).
 """
 
@@ -259,15 +259,3 @@ def _cell_text(value) -> str:
     if isinstance(value, float | np.floating):
         return repr(float(value))
     return str(value).strip()
-
-
-def write_petab_from_tidy(network: ReactionNetwork, data: TidyData, directory: str | Path, *,
-                          name: str | None = None) -> Path:
-    """Write `network` with `data` as a PEtab v1 problem into `directory`.
-
-    Returns:
-        the path of the YAML file (read it back with `Problem.from_petab`).
-    """
-    from jakinfer.io.export import write_petab
-
-    return write_petab(directory, network, network.petab_tables(data), name=name or network.name)

@@ -15,7 +15,7 @@ network with one more element, so a model reads as one chain::
         ...
     )
     model = network.to_symbolic()                     # SymbolicModel
-    problem = network.to_problem(data)                # Problem (tidy data)
+    problem = network_problem(network, data)          # Problem (jakinfer.io.network)
 
 Semantics (the SBML ones, so that `jakinfer.io.export` writes the same model):
 
@@ -34,9 +34,13 @@ Semantics (the SBML ones, so that `jakinfer.io.export` writes the same model):
   parsed by `petab.v1.math.sympify_petab` (an ANTLR parser; nothing is
   evaluated as Python). Time is `t` or `time`.
 
-`to_problem` writes PEtab tables (`petab_tables`) and builds the `Problem` with
-the same builder as the PEtab reader, so there is one simulation and
-likelihood path for every source.
+`jakinfer.io.network.network_problem` writes PEtab tables (`petab_tables`) and
+builds the `Problem` with the same builder as the PEtab reader, so there is one
+simulation and likelihood path for every source. This module knows nothing of
+files, problems or solvers.
+
+Size: the DSL is one public vocabulary (formulas, rate laws, the elements and
+`ReactionNetwork` with its checks), kept in one module so that its names import from one place.
 """
 
 from __future__ import annotations
@@ -44,24 +48,17 @@ from __future__ import annotations
 import abc
 import functools
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 import numpy as np
-import pandas as pd
 import sympy as sp
 
 from jakinfer.errors import InputError
 from jakinfer.likelihood import DISTRIBUTIONS, TRANSFORMATIONS
 from jakinfer.model.symbolic import TIME, SymbolicModel, rename_to_plain_symbols
 from jakinfer.parameters import SCALES, Prior
-
-if TYPE_CHECKING:
-    from jakinfer.io.export import PetabTables
-    from jakinfer.io.tidy import TidyData
-    from jakinfer.problem import Problem
-    from jakinfer.simulate import SolverConfig
 
 ExpressionLike = sp.Expr | str | float | int
 """A formula: a sympy expression, a number, or a string in PEtab math syntax."""
@@ -552,125 +549,17 @@ class ReactionNetwork:
             state_compartments=tuple(s.compartment for s in self.species_list),
         )
 
-    # -- problems ----------------------------------------------------------------
+    # -- checks used by the readers (jakinfer.io.network, jakinfer.io.tidy) -------------
     def condition_targets(self) -> tuple[str, ...]:
         """Ids a condition may set: compartments, species (initial values), parameters."""
         return (*self.compartment_ids, *self.species_ids, *self.parameter_ids)
 
-    def petab_tables(self, data: TidyData) -> PetabTables:
-        """The PEtab v1 tables (strings) of this network with `data`.
+    def check_observables(self, model: SymbolicModel) -> None:
+        """Every symbol of every observable's formula and noise formula is a model quantity.
 
         Raises:
-            InputError: naming the data file, line and column, for an unknown
-                observable, a condition column that is not a model quantity or
-                sets an estimated parameter, a `sigma` given for an observable
-                with a noise formula, or missing for one without.
+            InputError: naming the observable and the unknown symbols.
         """
-        from jakinfer.io.export import PetabTables, petab_formula
-
-        model = self.to_symbolic()
-        data.check(observables=self.observable_ids, targets=self.condition_targets())
-        condition_columns = [c for c in data.conditions.columns if c != "condition"]
-        by_id = {p.id: p for p in self.parameters}
-        for column in condition_columns:
-            if column in by_id and by_id[column].estimate:
-                raise InputError(f"parameter {column!r} is estimated, so a condition cannot set it",
-                                 file=data.conditions_file, row=1, column=column)
-            if column in by_id and column not in model.parameter_ids:
-                raise InputError(f"parameter {column!r} is not used by the model equations, so a condition "
-                                 "cannot set it", file=data.conditions_file, row=1, column=column)
-        self._check_observables(model)
-        self._check_parameters_used(model)
-        sigma_given = data.measurements["sigma"].notna().to_numpy()
-        for row, (observable_id, given) in enumerate(zip(data.measurements["observable"], sigma_given,
-                                                         strict=True)):
-            spec = self.observables[self.observable_ids.index(observable_id)]
-            if spec.noise is not None and given:
-                raise InputError(f"observable {observable_id!r} has the noise formula {spec.noise}; drop the "
-                                 "sigma of its rows (TidyData.without_sigma) or define it with noise=None",
-                                 **data.where(row, "sigma"))
-            if spec.noise is None and not given:
-                raise InputError(f"observable {observable_id!r} has no noise formula, so every measurement "
-                                 "of it needs a sigma", **data.where(row, "sigma"))
-
-        parameter_rows = []
-        for p in self.parameters:
-            if p.id in condition_columns:
-                continue
-            parameter_rows.append({
-                "parameterId": p.id,
-                "parameterName": p.name or p.id,
-                "parameterScale": p.scale,
-                "lowerBound": _number(p.lower) if p.estimate else "",
-                "upperBound": _number(p.upper) if p.estimate else "",
-                "nominalValue": _number(p.value),
-                "estimate": "1" if p.estimate else "0",
-                "objectivePriorType": p.prior.kind if p.prior is not None and p.estimate else "",
-                "objectivePriorParameters": (f"{_number(p.prior.a)};{_number(p.prior.b)}"
-                                             if p.prior is not None and p.estimate else ""),
-            })
-        observable_rows = []
-        for spec in self.observables:
-            noise = f"noiseParameter1_{spec.id}" if spec.noise is None else petab_formula(spec.noise)
-            observable_rows.append({
-                "observableId": spec.id,
-                "observableName": spec.name,
-                "observableFormula": petab_formula(spec.formula),
-                "noiseFormula": noise,
-                "observableTransformation": spec.transformation,
-                "noiseDistribution": spec.distribution,
-            })
-        condition_rows = []
-        listed = list(data.conditions["condition"])
-        for condition_id in dict.fromkeys([*listed, *data.measurements["condition"]]):
-            row = {"conditionId": condition_id}
-            if condition_id in listed:
-                values = data.conditions.iloc[listed.index(condition_id)]
-                for column in condition_columns:
-                    value = values[column]
-                    row[column] = "" if pd.isna(value) else _number(value)
-            else:
-                row.update({column: "" for column in condition_columns})
-            condition_rows.append(row)
-        m = data.measurements
-        measurement_rows = [{
-            "observableId": observable_id,
-            "simulationConditionId": condition_id,
-            "measurement": _number(value),
-            "time": _number(time),
-            "noiseParameters": "" if np.isnan(sigma) else _number(sigma),
-            "replicateId": replicate,
-        } for observable_id, condition_id, value, time, sigma, replicate in zip(
-            m["observable"], m["condition"], m["value"], m["time"], m["sigma"], m["replicate"], strict=True)]
-
-        source = data.file
-        return PetabTables(
-            parameters=_table(parameter_rows, f"{self.name} parameter table (generated)",
-                              ["parameterId", "parameterName", "parameterScale", "lowerBound", "upperBound",
-                               "nominalValue", "estimate", "objectivePriorType", "objectivePriorParameters"]),
-            observables=_table(observable_rows, f"{self.name} observable table (generated)",
-                               ["observableId", "observableName", "observableFormula", "noiseFormula",
-                                "observableTransformation", "noiseDistribution"]),
-            conditions=_table(condition_rows, f"{self.name} condition table (generated from "
-                                              f"{data.conditions_file or source})",
-                              ["conditionId", *condition_columns]),
-            measurements=_table(measurement_rows, source,
-                                ["observableId", "simulationConditionId", "measurement", "time",
-                                 "noiseParameters", "replicateId"], lines=data.lines),
-        )
-
-    def to_problem(self, data: TidyData, *, name: str | None = None,
-                   solver: SolverConfig | None = None) -> Problem:
-        """The `Problem` of this network with `data`, built by the PEtab builder."""
-        from jakinfer.io.petab import build_problem
-
-        tables = self.petab_tables(data)
-        problem = build_problem(self.to_symbolic(), tables.parameters, tables.observables, tables.conditions,
-                                tables.measurements, name=name or self.name,
-                                source=f"network {self.name} with data {data.file}")
-        return problem if solver is None else problem.with_solver(solver)
-
-    def _check_observables(self, model: SymbolicModel) -> None:
         known = {TIME.name, *model.state_ids, *model.parameter_ids, *model.expressions, *self.parameter_ids}
         for spec in self.observables:
             for what, expression in (("formula", spec.formula), ("noise", spec.noise)):
@@ -680,7 +569,12 @@ class ReactionNetwork:
                 if unknown:
                     raise InputError(f"observable {spec.id!r}: its {what} uses unknown symbols {sorted(unknown)}")
 
-    def _check_parameters_used(self, model: SymbolicModel) -> None:
+    def check_parameters_used(self, model: SymbolicModel) -> None:
+        """Every parameter is used by a reaction, an input, an initial value or an observable.
+
+        Raises:
+            InputError: naming the unused parameters.
+        """
         used = set(model.parameter_ids)
         for spec in self.observables:
             used |= _names(spec.formula) | (_names(spec.noise) if spec.noise is not None else set())
@@ -732,19 +626,3 @@ def _parse_side(text: str, reaction_id: str) -> tuple[tuple[str, int], ...]:
             raise InputError(f"reaction {reaction_id!r}: stoichiometry must be positive in {term.strip()!r}")
         counts[match.group(2)] = counts.get(match.group(2), 0) + n
     return tuple(counts.items())
-
-
-def _number(value) -> str:
-    """Shortest text that reads back as the same float."""
-    value = float(value)
-    if value == int(value) and abs(value) < 1e16:
-        return str(int(value)) if value != 0 or np.copysign(1, value) > 0 else "0"
-    return repr(value)
-
-
-def _table(rows: list[dict], file: str, columns: list[str], lines: Iterable[int] | None = None) -> pd.DataFrame:
-    table = pd.DataFrame(rows, columns=columns, dtype=object).fillna("")
-    table.attrs["file"] = file
-    table.attrs["lines"] = list(lines) if lines is not None else list(range(2, len(rows) + 2))
-    table.attrs["files"] = [file] * len(rows)
-    return table

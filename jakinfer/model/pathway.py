@@ -47,7 +47,7 @@ The JAK kinase activity `a(t)` is the mean of the two JAKs' activities,
 
 with `kcat_J` the relative catalytic activity of JAK J (dimensionless, 1 by
 default), `f_J(I) = 1 / (1 + (I / IC50_J)^h_J)` the inhibition by an inhibitor at
-`inhibitor_conc = I` (nM; see `jakinfer.inhibitors`) and the SOCS factor the
+`inhibitor_conc = I` (nM; see `jakinfer.model.inhibitors`) and the SOCS factor the
 feedback (absent without feedback). Inhibiting one JAK therefore halves the
 activation and STAT phosphorylation rates at most; inhibiting both silences
 them. For a homodimeric receptor (Epo: JAK2/JAK2) both terms are the same JAK.
@@ -76,7 +76,8 @@ from typing import Literal
 import sympy as sp
 
 from jakinfer.errors import InputError
-from jakinfer.inhibitors import (
+from jakinfer.model.dsl import ReactionNetwork, custom, mass_action
+from jakinfer.model.inhibitors import (
     ASSAYS,
     AssayType,
     Inhibitor,
@@ -85,7 +86,6 @@ from jakinfer.inhibitors import (
     inhibition_factor,
     warn_unverified,
 )
-from jakinfer.model.dsl import ReactionNetwork, custom, mass_action
 from jakinfer.model.inputs import exponential_decay
 from jakinfer.model.wiring import JAKS, STATS, wiring
 
@@ -450,7 +450,7 @@ def pathway(cytokine: str | None = None, *, jaks: Sequence[str] | None = None,
         stat: a STAT (`"STAT3"`) or two (`("STAT3", "STAT4")`: homo- and heterodimers).
         feedback: `"socs"` (SOCS induced by nuclear pSTAT dimers inhibits JAK
             activity) or None.
-        inhibitor: a catalogue name (`jakinfer.inhibitors.INHIBITORS`) or an
+        inhibitor: a catalogue name (`jakinfer.model.inhibitors.INHIBITORS`) or an
             `Inhibitor`; adds `inhibitor_conc` (nM, default 0) and `IC50_<JAK>`,
             `h_<JAK>` (the JAKs' inhibition factors). None: no inhibition terms.
         assay: which potencies to use (`enzymatic` or `cellular`).

@@ -48,6 +48,9 @@ The Rodas5P continuous extension (not a cubic Hermite fallback)::
     K_r = sum_j H_rj u_j,
 
 with the ``H`` coefficients of the same source; see :class:`Rodas5PInterpolation`.
+
+Size: one solver family: the tableaus of the Rosenbrock methods, the stage solve with its
+JVP rule and the diffrax solver class, which must agree with each other.
 """
 
 from __future__ import annotations

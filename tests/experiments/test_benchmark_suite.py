@@ -4,7 +4,7 @@ import importlib.util
 import json
 
 import pytest
-from script_loader import load_script
+from helpers.script_loader import load_script
 
 
 @pytest.fixture(scope="module")

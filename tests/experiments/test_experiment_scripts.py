@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from script_loader import load_script
+from helpers.script_loader import load_script
 
 EXPERIMENTS = Path(__file__).resolve().parents[2] / "experiments"
 BOEHM_NLLH = 138.2219969
@@ -75,7 +75,7 @@ def check_generic(out: Path) -> None:
 def check_run_directory(run: Path, chains: int, draws: int) -> None:
     import arviz as az
 
-    from jakinfer.report import write_report
+    from jakinfer.rundir.report import write_report
 
     for name in ("posterior.nc", "summary.csv", "diagnostics.json", "fit.png", "fit.pdf", "run.json"):
         assert (run / name).is_file(), f"{run / name} missing"

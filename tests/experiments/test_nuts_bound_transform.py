@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 import pytest
-from script_loader import load_script
+from helpers.script_loader import load_script
 
 
 @pytest.fixture(scope="module")

@@ -16,20 +16,12 @@ import re
 
 import numpy as np
 import pytest
-from script_loader import load_script
+from helpers.script_loader import load_script
 
 
 @pytest.fixture(scope="module")
 def script():
     return load_script("benchmarks/nuts_vs_stan.py")
-
-
-@pytest.fixture(scope="module")
-def boehm():
-    from jakinfer.io.bundled import resolve_problem_path
-    from jakinfer.problem import Problem
-
-    return Problem.from_petab(resolve_problem_path("boehm2014"))
 
 
 class _OneBased:

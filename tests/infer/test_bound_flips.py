@@ -12,8 +12,7 @@ import numpy as np
 import pytest
 
 from jakinfer.infer.bound_flips import BoundFlips, flipped_starts, improve_by_bound_flips
-from jakinfer.infer.optimize import BatchResult
-from jakinfer.infer.projected_bfgs import ExitStatus
+from jakinfer.infer.optimizer import BatchResult, ExitStatus
 
 LOWER = np.array([-5.0, -5.0, 0.0, -np.inf])
 UPPER = np.array([5.0, 5.0, 0.0, 5.0])

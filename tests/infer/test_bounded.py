@@ -8,7 +8,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from decay_problem import SIGMA, TIMES, VALUES, X0_PRIOR, write_decay_problem
+from helpers.decay_problem import SIGMA, TIMES, VALUES, X0_PRIOR, write_decay_problem
 from numpyro.distributions.transforms import biject_to
 from numpyro.infer.util import potential_energy
 from scipy import stats
@@ -16,6 +16,7 @@ from scipy import stats
 from jakinfer.errors import InputError
 from jakinfer.infer.bounded import BOUND_TRANSFORMS, ProbitTransform, bounded_uniform
 from jakinfer.infer.nuts import NutsConfig, NutsSampler, posterior_model
+from jakinfer.io.petab import read_petab
 from jakinfer.problem import Problem
 
 LOWER = np.array([-5.0, 0.0, 2.0])
@@ -72,7 +73,7 @@ def test_unknown_transform_is_refused():
 
 @pytest.fixture(scope="module")
 def decay(tmp_path_factory) -> Problem:
-    return Problem.from_petab(write_decay_problem(tmp_path_factory.mktemp("decay")))
+    return read_petab(write_decay_problem(tmp_path_factory.mktemp("decay")))
 
 
 @pytest.mark.parametrize("name", BOUND_TRANSFORMS)

@@ -22,6 +22,7 @@ import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import toy as _toy
 from scipy.optimize import least_squares
 
 from jakinfer import likelihood as noise
@@ -29,10 +30,9 @@ from jakinfer.errors import InputError
 from jakinfer.infer.fisher import NoiseTerms, fisher_information, problem_noise_terms
 from jakinfer.infer.fisher_trust_region import FisherTrustRegion
 from jakinfer.infer.optimize import Objective, ObjectiveKind, ProjectedBFGS, minimise_batch
-from jakinfer.infer.projected_bfgs import ExitStatus
+from jakinfer.infer.optimizer import ExitStatus
+from jakinfer.io.petab import read_petab
 from jakinfer.problem import Problem
-
-from . import _toy
 
 # -- the Fisher information --------------------------------------------------------------
 
@@ -73,7 +73,7 @@ def _noise_toy(folder) -> Problem:
         measurements=pd.DataFrame({"observableId": "y", "simulationConditionId": "c0", "time": times,
                                    "measurement": values}),
     )
-    return Problem.from_petab(path)
+    return read_petab(path)
 
 
 def _expected_score_outer_product(problem: Problem, theta: np.ndarray, distribution: str) -> np.ndarray:

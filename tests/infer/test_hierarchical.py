@@ -16,22 +16,18 @@ Fisher terms, and one multistart program per noise handling.
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from helpers.petab_factory import SbmlModel, measurement, observable, parameter, write_petab
 from scipy.optimize import minimize
 
 from jakinfer.errors import InputError
 from jakinfer.infer.hierarchical import ProfiledNoise, noise_scale_groups
 from jakinfer.infer.optimize import ObjectiveKind, multistart, profiled_noise_objective
+from jakinfer.io.petab import read_petab
 from jakinfer.problem import Problem
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from petab_factory import SbmlModel, measurement, observable, parameter, write_petab  # noqa: E402
 
 TIMES = np.linspace(0.5, 6.0, 8)
 
@@ -70,7 +66,7 @@ def toy(tmp_path_factory) -> Problem:
         conditions=[{"conditionId": "c0"}],
         measurements=rows,
     )
-    return Problem.from_petab(path)
+    return read_petab(path)
 
 
 def test_only_pure_noise_scales_without_prior_are_profiled(toy):

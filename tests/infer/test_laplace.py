@@ -16,6 +16,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from helpers import toy as _toy
 
 from jakinfer.infer.laplace import (
     CentralDifferences,
@@ -24,8 +25,6 @@ from jakinfer.infer.laplace import (
     laplace_objective,
 )
 from jakinfer.infer.optimize import Objective, ObjectiveKind, multistart
-
-from . import _toy
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ import arviz as az
 import jax
 import numpy as np
 import pytest
-from decay_problem import SIGMA, TIMES, VALUES, X0_PRIOR, reference_moments, write_decay_problem
+from helpers.decay_problem import SIGMA, TIMES, VALUES, X0_PRIOR, reference_moments, write_decay_problem
 from numpyro.infer.util import log_density
 from scipy import stats
 
@@ -26,6 +26,7 @@ from jakinfer.infer.nuts import (
     posterior_model,
     sample_posterior,
 )
+from jakinfer.io.petab import read_petab
 from jakinfer.parameters import ParameterSpace, Prior
 from jakinfer.problem import Problem
 
@@ -36,7 +37,7 @@ CONFIG = NutsConfig(chains=1, warmup=300, draws=1500, seed=7, progress_bar=False
 
 @pytest.fixture(scope="module")
 def problem(tmp_path_factory) -> Problem:
-    return Problem.from_petab(write_decay_problem(tmp_path_factory.mktemp("decay")))
+    return read_petab(write_decay_problem(tmp_path_factory.mktemp("decay")))
 
 
 @pytest.fixture(scope="module")
@@ -146,11 +147,11 @@ def test_same_seed_gives_identical_draws(problem, samples):
 @pytest.mark.slow
 def test_short_boehm_run_gives_complete_inference_data():
     """2 chains x (50 warmup + 50 draws), vectorized, tree depth <= 5 (several minutes)."""
-    from jakinfer.diagnostics import compute_diagnostics, judge
+    from jakinfer.analysis.diagnostics import compute_diagnostics, judge
+    from jakinfer.analysis.posterior import to_inference_data
     from jakinfer.io.bundled import resolve_problem_path
-    from jakinfer.results import to_inference_data
 
-    boehm = Problem.from_petab(resolve_problem_path("boehm2014"))
+    boehm = read_petab(resolve_problem_path("boehm2014"))
     config = NutsConfig(chains=2, warmup=50, draws=50, seed=0, max_tree_depth=5, progress_bar=False)
     idata = to_inference_data(boehm, sample_posterior(boehm, config))
     for group in ("posterior", "sample_stats", "log_likelihood", "posterior_predictive", "observed_data"):

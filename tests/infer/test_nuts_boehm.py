@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from jakinfer.analysis.posterior import to_inference_data
 from jakinfer.infer.nuts import NutsConfig, sample_posterior
 from jakinfer.io.bundled import resolve_problem_path
-from jakinfer.problem import Problem
-from jakinfer.results import to_inference_data
+from jakinfer.io.petab import read_petab
 
 
 def test_short_boehm_nuts_run_completes_near_the_published_optimum():
-    boehm = Problem.from_petab(resolve_problem_path("boehm2014"))
+    boehm = read_petab(resolve_problem_path("boehm2014"))
     config = NutsConfig(chains=1, warmup=15, draws=15, seed=3, max_tree_depth=4, progress_bar=False)
     idata = to_inference_data(boehm, sample_posterior(boehm, config))
 

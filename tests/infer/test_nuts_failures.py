@@ -18,11 +18,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from failure_zoo import SOLVER, write_failure_zoo
+from helpers.failure_zoo import SOLVER, write_failure_zoo
 
 from jakinfer.infer.nuts import FailureMonitor, NutsConfig, data_log_likelihood
+from jakinfer.io.petab import read_petab
 from jakinfer.problem import Problem
-from jakinfer.results import run_sampling
+from jakinfer.rundir.sample import run_sampling
 from jakinfer.simulate import SolveStatus
 
 REASONS = {SolveStatus.STEP_SIZE.reason, SolveStatus.MAX_STEPS.reason, SolveStatus.NONFINITE.reason}
@@ -30,7 +31,7 @@ REASONS = {SolveStatus.STEP_SIZE.reason, SolveStatus.MAX_STEPS.reason, SolveStat
 
 @pytest.fixture(scope="module")
 def zoo(tmp_path_factory) -> Problem:
-    return Problem.from_petab(write_failure_zoo(tmp_path_factory.mktemp("zoo"))).with_solver(SOLVER)
+    return read_petab(write_failure_zoo(tmp_path_factory.mktemp("zoo"))).with_solver(SOLVER)
 
 
 def test_each_failure_kind_has_its_region(zoo):

@@ -16,6 +16,7 @@ import itertools
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from helpers import toy as _toy
 from scipy.optimize import curve_fit
 
 from jakinfer.errors import InputError
@@ -30,12 +31,10 @@ from jakinfer.infer.optimize import (
     minimise_batch,
     multistart,
 )
-from jakinfer.infer.projected_bfgs import ExitStatus
+from jakinfer.infer.optimizer import ExitStatus
 from jakinfer.infer.startpoints import LatinHypercube, Sobol, sample_starts
-from jakinfer.problem import Problem
+from jakinfer.io.petab import read_petab
 from jakinfer.simulate import SolverConfig
-
-from . import _toy
 
 # -- a box-constrained quadratic and its exact solution ----------------------------------
 
@@ -164,7 +163,7 @@ def test_start_designs_fill_the_box_reproducibly():
 def decay_multistart(tmp_path_factory):
     toy = _toy.decay(tmp_path_factory.mktemp("decay"))
     # solver error far below the 1e-7 checked on the optimum (at rtol 1e-8 it is ~1e-7 itself)
-    problem = Problem.from_petab(toy.yaml_path).with_solver(SolverConfig(rtol=1e-11, atol=1e-11))
+    problem = read_petab(toy.yaml_path).with_solver(SolverConfig(rtol=1e-11, atol=1e-11))
     result = multistart(problem, objective=ObjectiveKind.NEGATIVE_LOG_LIKELIHOOD, n_starts=8, seed=11)
     return toy, result
 
@@ -196,7 +195,7 @@ def test_multistart_result_round_trips_through_disk(decay_multistart, tmp_path):
 
 
 def test_waterfall_plots_shifted_sorted_values(decay_multistart):
-    from jakinfer.plots_optimize import waterfall
+    from jakinfer.plots.optimize import waterfall
 
     _, result = decay_multistart
     fig = waterfall(result)
@@ -210,13 +209,6 @@ def test_waterfall_plots_shifted_sorted_values(decay_multistart):
 # -- Boehm 2014 -------------------------------------------------------------------------
 
 BOEHM_NLLH = 138.2219969
-
-
-@pytest.fixture(scope="module")
-def boehm():
-    from jakinfer.io.bundled import resolve_problem_path
-
-    return Problem.from_petab(resolve_problem_path("boehm2014"))
 
 
 BOEHM_STARTS = (10, 13, 31, 35, 37)

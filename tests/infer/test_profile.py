@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers import toy as _toy
 from scipy.stats import chi2
 
 from jakinfer.infer.optimize import ObjectiveKind
@@ -26,9 +27,7 @@ from jakinfer.infer.profile import (
     crossing,
     profile,
 )
-from jakinfer.problem import Problem
-
-from . import _toy
+from jakinfer.io.petab import read_petab
 
 
 def test_crossing_is_exact_for_a_quadratic_profile_on_any_grid():
@@ -89,9 +88,9 @@ def test_linear_gaussian_profile_interval_is_the_analytic_interval(tmp_path):
 
 
 def test_identifiability_toy_is_classified_correctly(tmp_path):
-    from jakinfer.plots_optimize import profiles as profile_figure
+    from jakinfer.plots.optimize import profiles as profile_figure
 
-    problem = Problem.from_petab(_toy.identifiability(tmp_path))
+    problem = read_petab(_toy.identifiability(tmp_path))
     truth = np.log10([_toy.IDENTIFIABILITY_TRUE[p] for p in ("d", "s", "k", "r")])
     config = ProfileConfig(step=AdaptiveStep(initial=0.05, maximum=0.5), max_points=25)
     result = profile(problem, truth, objective=ObjectiveKind.NEGATIVE_LOG_LIKELIHOOD,

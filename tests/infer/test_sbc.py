@@ -13,11 +13,9 @@ import math
 import jax
 import numpy as np
 import pytest
-from receptor import NUTS, receptor
+from helpers.receptor import NUTS, receptor
 from scipy import integrate, stats
 
-from jakinfer.campaign import InlineExecutor
-from jakinfer.checkpoint import CheckpointStore
 from jakinfer.errors import InputError
 from jakinfer.infer.nuts import sample_posterior
 from jakinfer.infer.sbc import (
@@ -33,8 +31,10 @@ from jakinfer.infer.sbc import (
     simulate_data,
     uniformity_test,
 )
-from jakinfer.infer.sbc_problem import NOMINAL, SIGMA, TIMES, reference_solution
 from jakinfer.parameters import ParameterSpace, Prior
+from jakinfer.problems.receptor import NOMINAL, SIGMA, TIMES, reference_solution
+from jakinfer.runtime.campaign import InlineExecutor
+from jakinfer.runtime.checkpoint import CheckpointStore
 
 SBC = SbcConfig(replicates=20, nuts=NUTS, thin=5, seed=2024)
 
@@ -163,7 +163,7 @@ def test_nuts_ranks_are_uniform_on_the_receptor_model(study):
 
 
 def test_rank_histogram_figure(study, tmp_path):
-    from jakinfer.plots_sbc import rank_histograms
+    from jakinfer.plots.sbc import rank_histograms
 
     _, result, _ = study
     figure = rank_histograms(result)
@@ -225,7 +225,7 @@ def test_sbc_directory_files(tmp_path):
     test, settings and input hashes; run again, it computes nothing and rewrites the same ranks."""
     import json
 
-    from jakinfer.sbc_run import run_sbc_directory
+    from jakinfer.rundir.sbc import run_sbc_directory
 
     problem, _ = receptor()
     config = SbcConfig(replicates=3, nuts=NUTS, thin=5, seed=5)

@@ -13,12 +13,13 @@ from petab.v1.math import sympify_petab
 from jakinfer.errors import UnsupportedFeatureError
 from jakinfer.io.bundled import data_path
 from jakinfer.io.export import petab_formula, rate_rule_sbml, sbml_string, write_petab
+from jakinfer.io.network import petab_tables
 from jakinfer.io.sbml import read_sbml, read_sbml_string
 from jakinfer.io.tidy import tidy_from_frames
 from jakinfer.model.codegen import evaluate
 from jakinfer.model.dsl import ReactionNetwork, mass_action
-from jakinfer.model.library import boehm2014, swameye2003
 from jakinfer.model.symbolic import TIME, SymbolicModel, rename_to_plain_symbols
+from jakinfer.problems import boehm2014, swameye2003
 
 x, y, k = (sp.Symbol(name, real=True) for name in ("x", "y", "k"))
 EXPRESSIONS = [
@@ -130,7 +131,7 @@ def test_written_petab_problem_passes_petab_lint(tmp_path):
         "condition": ["c0", "c0", "c0"], "observable": ["b_obs", "b_obs", "a_obs"], "time": [1.0, 2.0, 1.0],
         "value": [0.3, 0.5, 0.6], "sigma": [np.nan, np.nan, 0.05]})
     conditions = pd.DataFrame({"condition": ["c0"], "A": [2.0]})
-    tables = network.petab_tables(tidy_from_frames(measurements, conditions))
+    tables = petab_tables(network, tidy_from_frames(measurements, conditions))
     yaml_path = write_petab(tmp_path, network, tables, name="lint")
     problem = petab.Problem.from_yaml(yaml_path)
     assert not petab.lint_problem(problem)

@@ -22,9 +22,10 @@ import numpy as np
 import pandas as pd
 import petab.v1 as petab
 import pytest
-from petab_factory import SbmlModel, measurement, observable, parameter, write_petab
+from helpers.petab_factory import SbmlModel, measurement, observable, parameter, write_petab
 
 from jakinfer.errors import InputError
+from jakinfer.io.petab import read_petab
 from jakinfer.problem import Problem
 
 # -- the transfer problem -------------------------------------------------------------
@@ -122,7 +123,7 @@ def write_transfer(directory, *, split: bool = False):
 
 @pytest.fixture(scope="module")
 def transfer_problem(tmp_path_factory) -> Problem:
-    return Problem.from_petab(write_transfer(tmp_path_factory.mktemp("transfer")))
+    return read_petab(write_transfer(tmp_path_factory.mktemp("transfer")))
 
 
 def transfer_reference(problem: Problem, theta) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
@@ -219,8 +220,8 @@ def test_transfer_experiments_and_overrides(transfer_problem):
 
 def test_split_tables_give_the_same_problem(tmp_path):
     """(g) several condition, observable and measurement files = one file each."""
-    single = Problem.from_petab(write_transfer(tmp_path / "single"))
-    split = Problem.from_petab(write_transfer(tmp_path / "split", split=True))
+    single = read_petab(write_transfer(tmp_path / "single"))
+    split = read_petab(write_transfer(tmp_path / "split", split=True))
     for name in ("values", "times", "experiment_index", "time_index", "observable_index"):
         np.testing.assert_array_equal(getattr(split.measurements, name), getattr(single.measurements, name))
     for name in ("observable_parameters", "noise_parameters"):
@@ -252,7 +253,7 @@ def test_error_in_the_second_measurement_file_names_it(tmp_path):
                                                                           TRANSFER_CONDITIONS[1:]],
                             measurements=[rows[:half], rows[half:]])
     with pytest.raises(InputError) as info:
-        Problem.from_petab(yaml_path)
+        read_petab(yaml_path)
     error = info.value
     assert error.file == str(tmp_path / "measurements_2.tsv")
     assert (error.row, error.column) == (3 + 2, "simulationConditionId")
@@ -332,7 +333,7 @@ def write_production(directory, design=PRODUCTION_DESIGN):
 
 @pytest.fixture(scope="module")
 def production_problem(tmp_path_factory) -> Problem:
-    return Problem.from_petab(write_production(tmp_path_factory.mktemp("production")))
+    return read_petab(write_production(tmp_path_factory.mktemp("production")))
 
 
 def test_production_experiments(production_problem):
@@ -387,7 +388,7 @@ def test_batched_experiments_equal_one_at_a_time(production_problem, tmp_path, k
         if other == key:
             break
         start += sum(len(times) for *_, times in design)
-    single = Problem.from_petab(write_production(tmp_path, designs[key]))
+    single = read_petab(write_production(tmp_path, designs[key]))
     assert single.experiments.size == 1
     alone, status = single.pointwise_log_likelihood(single.nominal_theta)
     assert np.all(np.asarray(status) == 0)

@@ -9,7 +9,7 @@ import hashlib
 from pathlib import Path
 
 import pytest
-from petab_factory import SbmlModel, measurement, observable, parameter, write_petab
+from helpers.petab_factory import SbmlModel, measurement, observable, parameter, write_petab
 
 from jakinfer.errors import InputError, UnsupportedFeatureError
 from jakinfer.io.petab import read_petab

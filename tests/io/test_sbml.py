@@ -14,10 +14,11 @@ import math
 import numpy as np
 import pytest
 import sympy as sp
-from petab_factory import SbmlModel, measurement, observable, parameter, write_petab
+from helpers.petab_factory import SbmlModel, measurement, observable, parameter, write_petab
 
 from jakinfer.errors import InputError, UnsupportedFeatureError
 from jakinfer.io.bundled import resolve_problem_path
+from jakinfer.io.petab import read_petab
 from jakinfer.io.sbml import read_sbml, read_sbml_string
 from jakinfer.problem import Problem
 
@@ -109,7 +110,7 @@ def feature_problem(tmp_path_factory) -> Problem:
         conditions=[{"conditionId": "default", "c": ""}, {"conditionId": "big", "c": 4.0}],
         measurements=measurements,
     )
-    return Problem.from_petab(yaml_path)
+    return read_petab(yaml_path)
 
 
 def test_feature_model_matches_closed_form(feature_problem):

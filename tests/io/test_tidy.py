@@ -1,5 +1,5 @@
 """Tidy CSV data: validation errors that name file, line and column, and the
-round trip tidy CSV -> Problem -> PEtab folder -> `Problem.from_petab`."""
+round trip tidy CSV -> Problem -> PEtab folder -> `read_petab`."""
 
 from __future__ import annotations
 
@@ -9,11 +9,12 @@ import numpy as np
 import pytest
 
 from jakinfer.errors import InputError
-from jakinfer.io.tidy import read_tidy, write_petab_from_tidy
+from jakinfer.io.network import network_problem, write_petab_from_tidy
+from jakinfer.io.petab import read_petab
+from jakinfer.io.tidy import read_tidy
 from jakinfer.model.dsl import ReactionNetwork, mass_action
 from jakinfer.model.inputs import exponential_decay
 from jakinfer.parameters import Prior
-from jakinfer.problem import Problem
 
 MEASUREMENTS = """condition,observable,time,value,sigma,replicate
 low,pS_au,0,0.02,0.05,r1
@@ -118,16 +119,16 @@ def test_ignored_columns_and_default_condition(tmp_path):
 
 
 def test_round_trip_through_a_petab_folder(files, tmp_path):
-    """tidy CSV -> Problem, and tidy CSV -> PEtab files -> Problem.from_petab:
+    """tidy CSV -> Problem, and tidy CSV -> PEtab files -> read_petab:
     the same log-likelihood (and the PEtab folder is what the builder read)."""
     net = network()
     data = read_tidy(*files, network=net)
-    direct = net.to_problem(data)
+    direct = network_problem(net, data)
     yaml_path = write_petab_from_tidy(net, data, tmp_path / "petab")
     assert sorted(p.name for p in yaml_path.parent.iterdir()) == [
         "conditions_motif.tsv", "measurements_motif.tsv", "model_motif.xml", "motif.yaml",
         "observables_motif.tsv", "parameters_motif.tsv"]
-    reread = Problem.from_petab(yaml_path)
+    reread = read_petab(yaml_path)
     assert reread.parameters.ids == direct.parameters.ids == ("k_deg", "k_phos", "k_imp", "k_exp", "scale_p",
                                                               "sd_t")
     assert reread.parameters.priors == direct.parameters.priors

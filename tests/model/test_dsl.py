@@ -10,6 +10,7 @@ import pytest
 import sympy as sp
 
 from jakinfer.errors import InputError
+from jakinfer.io.network import network_problem, petab_tables
 from jakinfer.io.tidy import tidy_from_frames
 from jakinfer.model.dsl import ReactionNetwork, custom, hill, mass_action, michaelis_menten, to_expression
 from jakinfer.model.inputs import exponential_decay
@@ -157,7 +158,7 @@ def transport_data():
 
 
 def test_pipeline_reproduces_the_analytic_solution():
-    problem = transport_network().to_problem(transport_data())
+    problem = network_problem(transport_network(), transport_data())
     assert problem.parameters.ids == ("kin", "kt", "s_y", "sd_y")
     assert problem.parameters.scales == ("log10", "log", "lin", "log10")
     assert problem.parameters.priors[1] == Prior("logNormal", -1.0, 1.0)
@@ -224,26 +225,26 @@ def test_data_errors_name_the_file_line_and_column():
     net = transport_network()
     data = transport_data()
     with pytest.raises(InputError, match=r"transport.csv, row 3, column 'sigma'.*noise formula") as info:
-        net.to_problem(tidy_from_frames(data.measurements.assign(sigma=0.1), data.conditions,
+        network_problem(net, tidy_from_frames(data.measurements.assign(sigma=0.1), data.conditions,
                                         source="transport.csv"))
     assert info.value.row == 3
     missing = data.measurements.copy()
     missing.loc[4, "sigma"] = np.nan
     with pytest.raises(InputError, match=r"row 6, column 'sigma'.*needs a sigma"):
-        net.to_problem(tidy_from_frames(missing, data.conditions, source="transport.csv"))
+        network_problem(net, tidy_from_frames(missing, data.conditions, source="transport.csv"))
     unknown = data.measurements.copy()
     unknown.loc[5, "observable"] = "z_obs"
     with pytest.raises(InputError, match=r"row 7, column 'observable': unknown observable 'z_obs'"):
-        net.to_problem(tidy_from_frames(unknown, data.conditions, source="transport.csv"))
+        network_problem(net, tidy_from_frames(unknown, data.conditions, source="transport.csv"))
     estimated = data.conditions.assign(kin=1.0)
     with pytest.raises(InputError, match=r"column 'kin'.*estimated"):
-        net.to_problem(tidy_from_frames(data.measurements, estimated, source="transport.csv"))
+        network_problem(net, tidy_from_frames(data.measurements, estimated, source="transport.csv"))
     observable_only = data.conditions.assign(y_offset=1.0)
     with pytest.raises(InputError, match=r"column 'y_offset'.*not used by the model equations"):
-        net.to_problem(tidy_from_frames(data.measurements, observable_only, source="transport.csv"))
+        network_problem(net, tidy_from_frames(data.measurements, observable_only, source="transport.csv"))
 
 
 def test_unused_parameter_is_an_error():
     net = transport_network().parameter("orphan", 1.0, lower=0.1, upper=2.0)
     with pytest.raises(InputError, match=r"\['orphan'\].*used by no reaction"):
-        net.petab_tables(transport_data())
+        petab_tables(net, transport_data())

@@ -13,11 +13,11 @@ import pytest
 import sympy as sp
 
 from jakinfer.errors import InputError
-from jakinfer.inhibitors import Inhibitor, UnverifiedPotencyWarning
 from jakinfer.model.compiled import compile_model
-from jakinfer.model.library import MODELS, jakstat_core
+from jakinfer.model.inhibitors import Inhibitor, UnverifiedPotencyWarning
 from jakinfer.model.pathway import Pathway, pathway, resolve
 from jakinfer.model.wiring import WIRING, wiring
+from jakinfer.problems import MODELS, jakstat_core
 from jakinfer.simulate import SolverConfig, SolveStatus, solve_time_course
 
 SYM = {}
