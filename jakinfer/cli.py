@@ -74,7 +74,7 @@ def _count(minimum: int, maximum: int | None = None):
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of `jakinfer` (subcommands `evaluate`, `optimize`, `profile`, `laplace`,
-    `sample`, `sbc`, `report`)."""
+    `sample`, `sbc`, `models`, `report`)."""
     from jakinfer.infer.bound_flips import DEFAULT_BOUND_FLIPS
     from jakinfer.infer.bounded import BOUND_TRANSFORMS
     from jakinfer.infer.nuts import CHAIN_METHODS, INIT_STRATEGIES, NutsConfig
@@ -94,7 +94,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     def add_problem_arguments(sub: argparse.ArgumentParser) -> None:
         sub.add_argument("problem", metavar="PROBLEM",
-                         help="PEtab YAML file, or a bundled problem name (boehm2014)")
+                         help="PEtab YAML file, a name of `jakinfer models` (boehm2014, swameye2003, ...), "
+                              "pathway:CYTOKINE[:KEY=VALUE,...], or a Python file defining problem() or network()")
+        sub.add_argument("--data", metavar="CSV", default=None,
+                         help="tidy measurement CSV (observable, time, value[, condition, sigma, replicate]) for "
+                              "a built-in model, a pathway or a Python network")
+        sub.add_argument("--conditions", metavar="CSV", default=None,
+                         help="tidy conditions CSV (condition + one column per quantity a condition sets)")
         sub.add_argument("--rtol", type=_positive_float, default=None, help="ODE solver relative tolerance")
         sub.add_argument("--atol", type=_positive_float, default=None, help="ODE solver absolute tolerance")
         sub.add_argument("--max-steps", type=_count(1), default=None, help="ODE solver step budget per solve")
@@ -209,6 +215,7 @@ def build_parser() -> argparse.ArgumentParser:
                             "replicates in this process")
     where.add_argument("--scheduler", metavar="ADDRESS", default=None,
                        help="address of a running Dask scheduler (tcp://host:port)")
+    commands.add_parser("models", help="list the named problems and models a PROBLEM argument can be")
     report = commands.add_parser("report", help="write a self-contained HTML report of a run directory")
     report.add_argument("run_dir", metavar="RUN_DIR", help="a run directory written by `jakinfer sample`")
     report.add_argument("--out", default=None, metavar="HTML", help="output file (default RUN_DIR/report.html)")
@@ -216,9 +223,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _load_problem(args: argparse.Namespace, path=None):
-    from jakinfer.io.bundled import resolve_problem_path
+    from jakinfer.problems.resolve import load_problem
 
-    problem = read_petab(path or resolve_problem_path(args.problem))
+    problem = read_petab(path) if path is not None else load_problem(
+        args.problem, data=getattr(args, "data", None), conditions=getattr(args, "conditions", None))
     changes = {name: getattr(args, name) for name in ("rtol", "atol", "max_steps", "dtmin")
                if getattr(args, name, None) is not None}
     if changes:
@@ -413,6 +421,19 @@ def _laplace(args: argparse.Namespace, argv: Sequence[str]) -> int:
     return EXIT_OK
 
 
+def _models() -> int:
+    from jakinfer.problems.resolve import model_entries
+
+    entries = model_entries()
+    width = max(len(entry.name) for entry in entries)
+    kind_width = max(len(entry.kind) for entry in entries)
+    for entry in entries:
+        print(f"{entry.name:<{width}}  {entry.kind:<{kind_width}}  {entry.description}")
+    print("\nAny PEtab YAML file, and any Python file defining problem() or network(), is a PROBLEM too; "
+          "--data CSV [--conditions CSV] fits a model to your own tidy measurements.")
+    return 0
+
+
 def _report(args: argparse.Namespace) -> int:
     from jakinfer.rundir.report import write_report
 
@@ -437,6 +458,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _evaluate(args)
         if args.command == "report":
             return _report(args)
+        if args.command == "models":
+            return _models()
         if args.command == "sbc":
             return _sbc(args, argv)
         if args.command in _STAGES:

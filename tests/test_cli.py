@@ -50,7 +50,7 @@ def test_evaluate_text_with_tolerances(capsys, tmp_path):
     assert code == 0, err
     lines = dict(line.split(None, 1) for line in out.strip().splitlines())
     # Reference: the analytic solution at the nominal k = 0.5, x0 = 1.
-    from decay_problem import SIGMA, TIMES, VALUES
+    from helpers.decay_problem import SIGMA, TIMES, VALUES
 
     residual = (VALUES - np.exp(-0.5 * TIMES)) / SIGMA
     assert float(lines["chi2"]) == pytest.approx(np.sum(residual**2), rel=1e-8)
@@ -135,3 +135,28 @@ def test_sample_writes_a_complete_run_directory(capsys, tmp_path):
     assert code == EXIT_INPUT_ERROR
     assert "--force" in err and str(out_dir) in err
     assert content() == before
+
+
+def _readme_block(marker: str) -> str:
+    """The bash block that follows `marker` in the README."""
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    after = text[text.index(marker):]
+    start = after.index("```bash\n") + len("```bash\n")
+    return after[start:after.index("```", start)]
+
+
+def test_the_readme_own_data_example_runs(tmp_path):
+    """The README's 'Your own data' block, run as written (with this interpreter as `jakinfer`): a
+    pathway fitted to a tidy CSV. Its nllh must equal the Gaussian identity
+    `chi2 / 2 + n log(sqrt(2 pi) sigma)` at the nominal noise sd (0.05)."""
+    import subprocess
+    import sys
+
+    script = _readme_block("<!-- own-data example").replace(".venv/bin/jakinfer", f'"{sys.executable}" -m jakinfer.cli')
+    done = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=600)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["n_measurements"] == 6
+    assert result["nllh"] == pytest.approx(
+        0.5 * result["chi2"] + 6 * math.log(math.sqrt(2 * math.pi) * 0.05), rel=1e-10)

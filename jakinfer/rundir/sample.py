@@ -13,6 +13,7 @@ import os
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import arviz as az
@@ -37,6 +38,7 @@ RUN_FORMAT = 1
 """Version of the `run.json` layout."""
 
 
+@dataclass(frozen=True)
 class SamplingRun:
     """What `run_sampling` produced (also written to `out_dir`)."""
 

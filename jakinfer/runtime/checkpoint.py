@@ -90,19 +90,14 @@ def write_atomic(path: str | Path, data: bytes) -> None:
     directory is then `fsync`-ed so the rename survives a power cut. The file
     gets the usual permissions (0666 minus the umask).
     """
-    path = Path(path)
-    descriptor, temporary = tempfile.mkstemp(prefix=_TEMPORARY_PREFIX + path.name + ".", dir=path.parent)
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(temporary, 0o666 & ~_umask())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    fsync_directory(path.parent)
+    write_with_atomic(path, lambda temporary: _write_synced(temporary, data))
+
+
+def _write_synced(path: Path, data: bytes) -> None:
+    with open(path, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
 
 
 def write_with_atomic(path: str | Path, write: Callable[[Path], object]) -> Path:
