@@ -348,8 +348,9 @@ class PKModel:
         absorption = self.get_absorption(formulation)
         return self._bioavailable(dose_mg, absorption) / (self.clearance.value * interval_h)
 
-    def ode_rhs(self, dose_rate_zero_order: float = 0.0) -> Callable:
-        """The PK ODE (amounts in depot, central, peripheral; mg/h) for an independent check."""
+    def ode_rhs(self) -> Callable:
+        """`rhs(ka, infusion_mg_per_h, (depot, central, peripheral))`: the PK ODE in amounts (mg),
+        for an independent numerical check of the closed forms."""
         cl, vc = self.clearance.value, self.central_volume.value
         q = 0.0 if self.intercompartmental_clearance is None else self.intercompartmental_clearance.value
         vp = 1.0 if self.peripheral_volume is None else self.peripheral_volume.value
