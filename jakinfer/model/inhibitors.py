@@ -34,6 +34,12 @@ catalogue with no potencies so that their names resolve and the error says
 what is missing; add a number with `Inhibitor.custom` (or a new `Potency`
 with its quote) once its source has been read.
 
+Cellular IC50s per cytokine pathway and readout (IL-6/pSTAT3 in whole blood,
+IL-2/pSTAT5 in PBMC T cells...) are not per-JAK numbers: they are catalogued,
+with the cytokine, readout, cell type, matrix and the JAKs driving them, in
+`jakinfer.model.cytokine_potencies`; oral pharmacokinetics (unbound plasma
+concentration over a dosing day) in `jakinfer.model.pharmacokinetics`.
+
 Enzymatic IC50s depend on the ATP concentration of the assay (ATP-competitive
 inhibitors look weaker at cellular, millimolar ATP) and are not cellular
 potencies; neither is a free plasma concentration. `inhibitor_conc` is the
@@ -279,7 +285,10 @@ INHIBITORS: dict[str, Inhibitor] = {
                        "other JAKs are given only as fold selectivity, so absent"),),
         note="JAK2-selective (TG101348, SAR302503)", aliases=("tg101348", "sar302503", "inrebic")),
     "tofacitinib": Inhibitor(
-        "tofacitinib", (), note=f"JAK1/JAK3 > JAK2 inhibitor (CP-690,550); {_NOT_READ}",
+        "tofacitinib", (),
+        note=("JAK1/JAK3 > JAK2 inhibitor (CP-690,550). The US label gives IC50s of JAK pairs (JAK1/JAK2 406, "
+              "JAK1/JAK3 56, JAK2/JAK2 1377 nM; in jakinfer.model.cytokine_potencies), not of single enzymes; "
+              f"per-JAK values: {_NOT_READ}"),
         aliases=("cp-690550", "cp-690,550", "tasocitinib", "xeljanz")),
     "upadacitinib": Inhibitor(
         "upadacitinib", (),
@@ -300,5 +309,19 @@ INHIBITORS: dict[str, Inhibitor] = {
         note=("irreversible (covalent) JAK3/TEC-family inhibitor (PF-06651600): a reversible IC50 law would be an "
               f"approximation; {_NOT_READ}"),
         aliases=("pf-06651600", "litfulo")),
+    "deucravacitinib": Inhibitor(
+        "deucravacitinib", (),
+        note=("allosteric TYK2 inhibitor binding the regulatory (pseudokinase, JH2) domain, not the ATP site of "
+              "the kinase domain: an IC50 against isolated kinase domains does not describe it; "
+              f"{_NOT_READ}"),
+        aliases=("bms-986165", "sotyktu")),
+    "momelotinib": Inhibitor(
+        "momelotinib", (), note=f"JAK1/JAK2 and ACVR1 inhibitor (CYT387); {_NOT_READ}",
+        aliases=("cyt387", "ojjaara")),
+    "pacritinib": Inhibitor(
+        "pacritinib", (), note=f"JAK2/FLT3 inhibitor (SB1518); {_NOT_READ}", aliases=("sb1518", "vonjo")),
+    "delgocitinib": Inhibitor(
+        "delgocitinib", (), note=f"pan-JAK inhibitor for topical use (JTE-052); {_NOT_READ}",
+        aliases=("jte-052", "corectim", "anzupgo")),
 }
 """Inhibitor name -> `Inhibitor`, every number with its source and quote (see the module docstring)."""

@@ -186,3 +186,86 @@ def test_a_saturating_inhibitor_silences_only_the_jaks_it_inhibits(il2):
     assert 0.1 * baseline.max() < jak3_inhibited.max() < 0.95 * baseline.max()
     # inhibiting the whole JAK pair silences the pathway
     assert both_inhibited.max() < 1e-6 * baseline.max()
+
+
+# -- the approved drugs, and cellular potencies per pathway ---------------------------
+
+APPROVED = ("ruxolitinib", "fedratinib", "tofacitinib", "baricitinib", "upadacitinib", "filgotinib", "abrocitinib",
+            "ritlecitinib", "deucravacitinib", "momelotinib", "pacritinib", "delgocitinib")
+_JAK_NAMES = {"JAK1": "JAK1", "JAK2": "JAK2", "JAK3": "JAK3", "TYK2": "TYK2", "Tyrosine Kinase 2": "TYK2"}
+
+
+def test_every_approved_jak_inhibitor_resolves_and_says_what_is_missing():
+    for name in APPROVED:
+        inhibitor = get_inhibitor(name)
+        assert inhibitor.name == name
+        if None in inhibitor.ic50_table().values():
+            assert "absent" in inhibitor.note or inhibitor.potencies, name
+    assert get_inhibitor("Sotyktu") is INHIBITORS["deucravacitinib"]
+
+
+def test_every_jak_a_quoted_ic50_list_names_has_its_potency():
+    """A quote of the form '... inhibited <JAKs> with IC50 values of <numbers> ...' yields one
+    potency per JAK it names, with the number in the same position."""
+    import re
+
+    pattern = re.compile(r"inhibit\w* (?:the activities of )?(?P<jaks>[\w ,]+?) with IC50 values of "
+                         r"(?P<values>[\d., >andM]+?)(?: nM)?(?:,? respectively|,? in )")
+    checked = 0
+    for inhibitor in INHIBITORS.values():
+        quotes = {p.quote for p in inhibitor.potencies if p.assay == "enzymatic"}
+        for quote in quotes:
+            match = pattern.search(quote)
+            if match is None:
+                continue
+            jaks = [_JAK_NAMES[j.strip()] for j in re.split(r",\s*(?:and\s+)?|\s+and\s+", match["jaks"]) if j.strip()]
+            values = [float(v) for v in re.findall(r"\d+(?:\.\d+)?", match["values"])]
+            assert len(jaks) == len(values), (inhibitor.name, jaks, values)
+            for jak, value in zip(jaks, values, strict=True):
+                potency = inhibitor.ic50(jak)
+                assert potency is not None and potency.ic50_nM == value and potency.quote == quote, (inhibitor.name, jak)
+                checked += 1
+    assert checked >= 6  # baricitinib's four, ruxolitinib's two
+
+
+def test_every_cytokine_potency_quotes_its_number_and_names_a_pathway():
+    from jakinfer.model.cytokine_potencies import CYTOKINE_JAKS, CYTOKINE_JAKS_QUOTES, CYTOKINE_POTENCIES
+
+    assert CYTOKINE_POTENCIES
+    for potency in CYTOKINE_POTENCIES:
+        assert potency.inhibitor in INHIBITORS
+        assert potency.as_written in potency.quote and potency.read_in and potency.source
+        assert f"{potency.ic50_nM:g}" in potency.as_written
+        assert set(potency.jaks) <= set(JAKS) and potency.matrix and potency.readout
+        if potency.cytokine in CYTOKINE_JAKS:
+            assert potency.jaks == CYTOKINE_JAKS[potency.cytokine]
+    # the cytokine -> JAK pairing is itself quoted: each cytokine and its pair appear in one quote
+    text = " ".join(quote for quote, _, _ in CYTOKINE_JAKS_QUOTES).replace("[", "").replace("]", "")
+    for cytokine in CYTOKINE_JAKS:
+        assert cytokine in text, cytokine
+
+
+def test_cytokine_potency_selection_and_errors():
+    from jakinfer.model.cytokine_potencies import CytokinePotency, cytokine_potencies
+
+    tofacitinib = cytokine_potencies("Xeljanz")
+    assert sorted(p.ic50_nM for p in tofacitinib) == [56.0, 406.0, 1377.0]
+    assert [p.ic50_nM for p in cytokine_potencies("tofacitinib", jak="JAK3")] == [56.0]
+    assert [p.ic50_nM for p in cytokine_potencies("ruxolitinib", cytokine="IL-6")] == [281.0]
+    assert [p.cell_type for p in cytokine_potencies("ruxolitinib", matrix="cell line")] == ["Ba/F3 JAK2V617F+"]
+    assert cytokine_potencies("filgotinib") == []  # Traves 2021's table was not read: absent
+    assert cytokine_potencies("ruxolitinib", cytokine="IL-6")[0].pathway == "IL-6/not stated"
+    with pytest.raises(InputError, match="unknown inhibitor"):
+        cytokine_potencies("aspirin")
+    with pytest.raises(InputError, match="unknown JAK"):
+        cytokine_potencies(jak="JAK4")
+    with pytest.raises(InputError, match="matrix 'serum'"):
+        cytokine_potencies(matrix="serum")
+    good = dict(inhibitor="baricitinib", ic50_nM=10.0, cytokine="IL-6", readout="pSTAT3", jaks=("JAK1", "JAK2"),
+                matrix="whole blood", source="x", quote="IC50 10 nM", read_in="y", as_written="10 nM")
+    assert CytokinePotency(**good).pathway == "IL-6/pSTAT3"
+    for change, message in (({"as_written": "11 nM"}, "not in its quote"), ({"matrix": "blood"}, "matrix"),
+                            ({"readout": "STAT3"}, "readout"), ({"jaks": ("JAK5",)}, "jaks"),
+                            ({"quote": ""}, "quote"), ({"ic50_nM": -1.0}, "IC50")):
+        with pytest.raises(InputError, match=message):
+            CytokinePotency(**{**good, **change})
