@@ -13,14 +13,14 @@ plasma protein binding (total concentration) while PBMC IC50s in medium are
 closer to unbound ones.
 
 `CytokinePotency` records one such number with the provenance rule of
-`jakinfer.inhibitors`: a value enters only with the sentence (or table cell)
+`jakinfer.model.inhibitors`: a value enters only with the sentence (or table cell)
 that states it, verbatim (`quote`), its `source` and where it was read
 (`read_in`). Values whose text could not be read (the IC50 tables of Traves
 2021, McInnes 2019, Dowty 2019 and Parmentier 2018 were not retrievable as
 text while this catalogue was built; only their abstracts were) are absent.
 `cytokine_potencies(...)` selects by inhibitor, cytokine, readout, JAK and matrix.
 
-Per-JAK potencies (the model's `IC50_<JAK>`) stay in `jakinfer.inhibitors`;
+Per-JAK potencies (the model's `IC50_<JAK>`) stay in `jakinfer.model.inhibitors`;
 a pathway IC50 is not a per-JAK number and is not used as one automatically.
 """
 
@@ -30,7 +30,7 @@ import math
 from dataclasses import dataclass
 
 from jakinfer.errors import InputError
-from jakinfer.inhibitors import get_inhibitor
+from jakinfer.model.inhibitors import get_inhibitor
 from jakinfer.model.wiring import JAKS
 
 MATRICES: tuple[str, ...] = ("whole blood", "PBMC", "cell line", "not stated")
@@ -68,7 +68,7 @@ class CytokinePotency:
     """One cellular IC50 of an inhibitor in one cytokine pathway.
 
     Attributes:
-        inhibitor: catalogue name (`jakinfer.inhibitors.INHIBITORS`).
+        inhibitor: catalogue name (`jakinfer.model.inhibitors.INHIBITORS`).
         ic50_nM: nM (total drug concentration in the assay medium or blood).
         cytokine: the stimulus (`IL-6`, `IFN-α`...), or `not stated` (a JAK-pair assay).
         readout: `pSTAT1`... `pSTAT6`, `proliferation`, or `not stated`.
@@ -150,7 +150,7 @@ CYTOKINE_POTENCIES: tuple[CytokinePotency, ...] = (
                     note="the abstract does not state the readout or the cells; JAKs of IL-6 from CYTOKINE_JAKS"),
     CytokinePotency("ruxolitinib", 127.0, "none (JAK2V617F-driven)", "proliferation", ("JAK2",), "cell line",
                     _RUXOLITINIB, _RUXOLITINIB_QUOTE, _RUXOLITINIB_READ, "127nM", cell_type="Ba/F3 JAK2V617F+",
-                    note="the same number as the cellular JAK2 Potency in jakinfer.inhibitors"),
+                    note="the same number as the cellular JAK2 Potency in jakinfer.model.inhibitors"),
 )
 """Every catalogued cellular (pathway) IC50, each with its quote."""
 

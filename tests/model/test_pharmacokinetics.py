@@ -14,18 +14,16 @@ import pytest
 from scipy.integrate import solve_ivp
 
 from jakinfer.errors import InputError
+from jakinfer.model.dosing import Regimen, dosing_regimen
 from jakinfer.model.pharmacokinetics import (
-    PK_MODELS,
     Absorption,
     PKModel,
     Quoted,
-    Regimen,
     convert_concentration,
-    dosing_regimen,
-    get_pk_model,
     ka_from_tmax,
     molecular_weight_from_formula,
 )
+from jakinfer.model.pk_catalogue import PK_MODELS, get_pk_model
 
 REGIMENS = [("tofacitinib", 5.0, "BID", None), ("upadacitinib", 15.0, "QD", "ER"),
             ("upadacitinib", 15.0, "BID", "IR"), ("baricitinib", 4.0, "QD", None)]
