@@ -42,8 +42,8 @@ from jakinfer.infer.optimize import (  # noqa: E402
 )
 from jakinfer.io.bundled import resolve_problem_path  # noqa: E402
 from jakinfer.io.petab import read_petab
-from jakinfer.plots.fit.files import save_figure  # noqa: E402
-from jakinfer.plots.fit.optimize import waterfall  # noqa: E402
+from jakinfer.plots.files import save_figure  # noqa: E402
+from jakinfer.plots.optimize import waterfall  # noqa: E402
 from jakinfer.problem import Problem  # noqa: E402
 
 PUBLISHED_NLLH = 138.2219969

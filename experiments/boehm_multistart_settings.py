@@ -149,7 +149,7 @@ def plot(rows: list[dict], out: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from jakinfer.plots.fit.files import save_figure
+    from jakinfer.plots.files import save_figure
 
     variants = list(dict.fromkeys(row["variant"] for row in rows))
     seeds = sorted({row["seed"] for row in rows})

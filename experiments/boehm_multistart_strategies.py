@@ -217,7 +217,7 @@ def plot(rows: list[dict], out: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from jakinfer.plots.fit.files import save_figure
+    from jakinfer.plots.files import save_figure
 
     labels = [row["strategy"] + ("" if row["distinct_stage_ends"] is None
                                  else f"\n(stages end at {row['distinct_stage_ends']} distinct points)")

@@ -28,8 +28,8 @@ from jakinfer.infer.optimize import MultistartResult, ObjectiveKind  # noqa: E40
 from jakinfer.infer.profile import AdaptiveStep, ProfileConfig, profile  # noqa: E402
 from jakinfer.io.bundled import resolve_problem_path  # noqa: E402
 from jakinfer.io.petab import read_petab
-from jakinfer.plots.fit.files import save_figure  # noqa: E402
-from jakinfer.plots.fit.optimize import profiles  # noqa: E402
+from jakinfer.plots.files import save_figure  # noqa: E402
+from jakinfer.plots.optimize import profiles  # noqa: E402
 
 QUICK = ProfileConfig(step=AdaptiveStep(initial=0.1, minimum=0.01, maximum=1.0, target=0.3, retry_above=1.5),
                       overshoot=1.1, max_points=12)

@@ -73,7 +73,7 @@ from jakinfer.infer.laplace import CentralDifferences, LaplaceWarning, laplace_a
 from jakinfer.infer.optimize import Objective, ObjectiveKind, minimise_batch
 from jakinfer.infer.scipy_lbfgsb import ScipyLBFGSB
 from jakinfer.model.inhibitors import AssayType, activity_fraction, get_inhibitor
-from jakinfer.plots.fit.files import save_figure
+from jakinfer.plots.files import save_figure
 from jakinfer.problem import Problem
 from jakinfer.problems import swameye2003
 

@@ -3,7 +3,7 @@
 1. MAP estimate: scipy L-BFGS-B on `Problem.value_and_grad` (plus the log prior,
    uniform on the log10 scale within the bounds here) from the nominal values.
 2. NUTS from the MAP estimate (`jakinfer.rundir.sample.run_sampling`): InferenceData,
-   summary, diagnostics and the fit figure (`jakinfer.plots.fit.fit.plot_fit`) in
+   summary, diagnostics and the fit figure (`jakinfer.plots.fit.plot_fit`) in
    `<out>/run/`.
 3. What-if: posterior pSTAT time courses with the pEpoR input scaled by 0.5, 1
    and 2 (the model's phosphorylation rate is `p1 pEpoR(t)`, so scaling `p1`
@@ -35,7 +35,7 @@ from matplotlib.figure import Figure
 from jakinfer.analysis.predict import band_table, predict_time_course, scaled
 from jakinfer.errors import JakinferError
 from jakinfer.infer.nuts import NutsConfig
-from jakinfer.plots.fit.files import save_figure
+from jakinfer.plots.files import save_figure
 from jakinfer.problem import Problem
 from jakinfer.problems import swameye2003
 from jakinfer.rundir.sample import run_sampling

@@ -46,8 +46,8 @@ from jakinfer.infer.nuts import NutsConfig  # noqa: E402
 from jakinfer.infer.optimize import ObjectiveKind, multistart  # noqa: E402
 from jakinfer.infer.scipy_lbfgsb import ScipyLBFGSB  # noqa: E402
 from jakinfer.infer.startpoints import sample_starts  # noqa: E402
-from jakinfer.plots.fit.compare import plot_comparison  # noqa: E402
-from jakinfer.plots.fit.files import save_figure  # noqa: E402
+from jakinfer.plots.compare import plot_comparison  # noqa: E402
+from jakinfer.plots.files import save_figure  # noqa: E402
 from jakinfer.problem import Problem  # noqa: E402
 from jakinfer.problems import swameye2003  # noqa: E402
 from jakinfer.rundir.sample import run_sampling  # noqa: E402

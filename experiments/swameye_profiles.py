@@ -38,8 +38,8 @@ import pandas as pd  # noqa: E402
 
 from jakinfer.infer.optimize import ObjectiveKind, multistart  # noqa: E402
 from jakinfer.infer.profile import AdaptiveStep, ProfileConfig, ProfileResult, profile  # noqa: E402
-from jakinfer.plots.fit.files import save_figure  # noqa: E402
-from jakinfer.plots.fit.optimize import profiles  # noqa: E402
+from jakinfer.plots.files import save_figure  # noqa: E402
+from jakinfer.plots.optimize import profiles  # noqa: E402
 from jakinfer.problem import Problem  # noqa: E402
 from jakinfer.problems import swameye2003  # noqa: E402
 

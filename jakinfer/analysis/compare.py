@@ -22,7 +22,7 @@ with `elpd_diff` to the best and its standard error `dse`, and stacking weights.
     comparison = compare_models({"cycling": "results/a/run", "no_cycling": idata_b})
     comparison.loo                 # arviz compare table (PSIS-LOO)
     comparison.warnings            # plain-language Pareto-k / WAIC warnings
-    jakinfer.plots.fit.compare.plot_comparison(comparison)    # elpd with standard errors, Pareto k per observation
+    jakinfer.plots.compare.plot_comparison(comparison)    # elpd with standard errors, Pareto k per observation
 """
 
 from __future__ import annotations

@@ -220,7 +220,7 @@ def run_multistart_directory(
     }
     result = MultistartResult.from_batch(batch, target.parameter_ids, objective, json_ready(metadata))
 
-    from jakinfer.plots.fit.optimize import waterfall
+    from jakinfer.plots.optimize import waterfall
 
     files = saved_files(result.save, out_dir, OPTIMIZE)
     files["multistart_summary.txt"] = (result.summary() + "\n").encode("utf-8")

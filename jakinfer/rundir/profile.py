@@ -162,7 +162,7 @@ def run_profile_directory(
     }
     result = assemble_profiles(records, ids, chosen, optimum.objective, config, json_ready(metadata))
 
-    from jakinfer.plots.fit.optimize import profiles as plot_profiles
+    from jakinfer.plots.optimize import profiles as plot_profiles
 
     files = saved_files(result.save, out_dir, PROFILE)
     files.update(closed_figure_files(plot_profiles(result), "profiles"))

@@ -85,8 +85,8 @@ def run_sampling(
         InputError: `out_dir` holds a different run and `force` is false
             (checked before sampling), or another process is writing it.
     """
-    from jakinfer.plots.fit.files import close_figure, figure_files
-    from jakinfer.plots.fit.fit import plot_fit  # matplotlib only when needed
+    from jakinfer.plots.files import close_figure, figure_files
+    from jakinfer.plots.fit import plot_fit  # matplotlib only when needed
 
     started = time.perf_counter()
     out_dir = Path(out_dir).resolve()

@@ -78,8 +78,8 @@ def run_sbc_directory(
             settings) and `force` is false.
         CampaignError: some replicates failed (the others are stored).
     """
-    from jakinfer.plots.fit.files import figure_files
-    from jakinfer.plots.fit.sbc import rank_histograms
+    from jakinfer.plots.files import figure_files
+    from jakinfer.plots.sbc import rank_histograms
     from jakinfer.rundir.identity import input_files
     from jakinfer.runtime.environment import environment_record
 

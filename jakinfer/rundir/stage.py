@@ -95,8 +95,8 @@ def saved_files(save: Callable[[Path], object], out_dir: Path, stage: Stage) -> 
 
 
 def closed_figure_files(figure, stem: str) -> dict[str, bytes]:
-    """`jakinfer.plots.fit.files.figure_files`, then the figure is closed."""
-    from jakinfer.plots.fit.files import close_figure, figure_files
+    """`jakinfer.plots.files.figure_files`, then the figure is closed."""
+    from jakinfer.plots.files import close_figure, figure_files
 
     files = figure_files(figure, stem)
     close_figure(figure)

@@ -23,7 +23,6 @@ import arviz as az
 import numpy as np
 import pytest
 import xarray as xr
-from jakinfer.plots.fit.compare import plot_comparison
 from scipy.special import logsumexp
 from scipy.stats import norm
 
@@ -33,6 +32,7 @@ from jakinfer.analysis.compare import (
     compare_models,
 )
 from jakinfer.errors import InputError
+from jakinfer.plots.compare import plot_comparison
 
 SIGMA = 1.0
 N_OBS = 20

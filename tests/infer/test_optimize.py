@@ -195,7 +195,7 @@ def test_multistart_result_round_trips_through_disk(decay_multistart, tmp_path):
 
 
 def test_waterfall_plots_shifted_sorted_values(decay_multistart):
-    from jakinfer.plots.fit.optimize import waterfall
+    from jakinfer.plots.optimize import waterfall
 
     _, result = decay_multistart
     fig = waterfall(result)

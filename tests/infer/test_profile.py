@@ -88,7 +88,7 @@ def test_linear_gaussian_profile_interval_is_the_analytic_interval(tmp_path):
 
 
 def test_identifiability_toy_is_classified_correctly(tmp_path):
-    from jakinfer.plots.fit.optimize import profiles as profile_figure
+    from jakinfer.plots.optimize import profiles as profile_figure
 
     problem = read_petab(_toy.identifiability(tmp_path))
     truth = np.log10([_toy.IDENTIFIABILITY_TRUE[p] for p in ("d", "s", "k", "r")])

@@ -163,7 +163,7 @@ def test_nuts_ranks_are_uniform_on_the_receptor_model(study):
 
 
 def test_rank_histogram_figure(study, tmp_path):
-    from jakinfer.plots.fit.sbc import rank_histograms
+    from jakinfer.plots.sbc import rank_histograms
 
     _, result, _ = study
     figure = rank_histograms(result)

@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from helpers.decay_problem import SIGMA, VALUES, fake_samples, write_decay_problem
-from jakinfer.plots.fit.fit import error_bar_limits, plot_fit, quantile_bands, thin_draws
 from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 
 from jakinfer.analysis.posterior import to_inference_data
 from jakinfer.io.petab import read_petab
+from jakinfer.plots.fit import error_bar_limits, plot_fit, quantile_bands, thin_draws
 
 
 @pytest.fixture(scope="module")
