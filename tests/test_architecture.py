@@ -114,6 +114,12 @@ def test_every_module_has_a_layer():
         _layer(module)
 
 
+def test_every_imported_module_exists():
+    missing = [f"{module} imports {target}" for module, targets in sorted(_graph().items())
+               for target in sorted(targets) if not _is_module(target)]
+    assert missing == []
+
+
 def test_no_module_imports_from_a_layer_above_its_own():
     upward = [f"{module} (layer {_layer(module)}) imports {target} (layer {_layer(target)})"
               for module, targets in sorted(_graph().items()) for target in sorted(targets)

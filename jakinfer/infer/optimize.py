@@ -2,8 +2,9 @@
 
 The objective is the negative log posterior (MAP) or the negative
 log-likelihood (ML) as a function of `theta` on the estimation scale, with exact
-gradients from forward-mode sensitivities. Three optimisers share one interface
-(`minimise_batch`):
+gradients from forward-mode sensitivities. Every optimiser follows one protocol
+(`jakinfer.infer.optimizer.Optimizer`: `minimise_batch(objective, x0, lower, upper)`),
+which `minimise_batch` here calls without knowing which optimiser it has:
 
 * `FisherTrustRegion` (the default of `multistart`): a Fisher-scoring
   (Gauss-Newton / Levenberg-Marquardt) trust-region method in the box
@@ -12,8 +13,8 @@ gradients from forward-mode sensitivities. Three optimisers share one interface
   objective's `noise` terms, which `Objective.from_problem` provides.
 * `ProjectedBFGS`: a projected quasi-Newton method (`jakinfer.infer.projected_bfgs`),
   for any smooth objective.
-* `ScipyLBFGSB`: scipy's L-BFGS-B, one start after another, each evaluation
-  one call of the jitted `value_and_grad`.
+* `ScipyLBFGSB`: scipy's L-BFGS-B (`jakinfer.infer.scipy_lbfgsb`), one start after
+  another, each evaluation one call of the jitted `value_and_grad`.
 
 The two JAX optimisers are `vmap`-ed over a batch of starts and compiled once
 per objective; bounds are traced, so profiles reuse the same program with one
