@@ -12,7 +12,13 @@ import pytest
 from jakinfer.errors import InputError
 from jakinfer.infer.objective import Objective, ObjectiveKind
 from jakinfer.infer.optimize import FisherTrustRegion, ProjectedBFGS, ScipyLBFGSB, minimise_batch
-from jakinfer.infer.optimizer import BatchResult, CompiledOptimizer, ExitStatus, Optimizer, projected_gradient_norm
+from jakinfer.infer.optimizer import (
+    BatchResult,
+    CompiledOptimizer,
+    ExitStatus,
+    Optimizer,
+    projected_gradient_norm,
+)
 
 CENTRE = np.array([1.0, -2.0])
 
