@@ -7,9 +7,13 @@
     jakinfer sample PROBLEM --out RUN_DIR [--chains N] [--warmup W] [--draws D] [--seed S] ...
     jakinfer sbc PROBLEM --out SBC_DIR [--replicates R] [--workers N | --scheduler ADDR] ...
     jakinfer report RUN_DIR [--out report.html]
+    jakinfer models
 
-PROBLEM is a PEtab YAML file or the name of a bundled problem (`boehm2014`;
-`sbc` also takes `receptor`, the built-in receptor -> pSTAT calibration model).
+PROBLEM is a PEtab YAML file, a name of `jakinfer models` (bundled PEtab problems,
+built-in models), `pathway:CYTOKINE[:KEY=VALUE,...]` or a Python file defining
+`problem()` or `network()`; `--data CSV [--conditions CSV]` fits a network to tidy
+measurements (`jakinfer.problems.resolve`). `sbc` also takes `receptor`, the
+built-in receptor -> pSTAT calibration model.
 `optimize`, `profile`, `sample` and `sbc` save their progress as they go: the same
 command run again after an interruption resumes where it stopped (and ends with
 the same result). One RUN_DIR takes `optimize`, `profile`, `laplace`, `sample` and
