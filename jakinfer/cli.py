@@ -25,10 +25,13 @@ or usage; errors are one line `jakinfer: error: ...` on stderr, never a tracebac
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
+import os
 import sys
 import time
+import warnings
 from collections.abc import Sequence
 from dataclasses import replace
 
@@ -94,6 +97,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Bayesian inference for JAK-STAT ODE models (PEtab problems).",
         epilog="Exit codes: 0 success, 1 ODE solver failure, 2 bad input or usage.",
     )
+    parser.add_argument("--verbose", action="store_true",
+                        help="also show third-party warnings and compiler messages (hidden by default)")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def add_problem_arguments(sub: argparse.ArgumentParser) -> None:
@@ -223,7 +228,30 @@ def build_parser() -> argparse.ArgumentParser:
     report = commands.add_parser("report", help="write a self-contained HTML report of a run directory")
     report.add_argument("run_dir", metavar="RUN_DIR", help="a run directory written by `jakinfer sample`")
     report.add_argument("--out", default=None, metavar="HTML", help="output file (default RUN_DIR/report.html)")
+    for sub in commands.choices.values():  # `jakinfer COMMAND ... --verbose` works too
+        sub.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     return parser
+
+
+@contextlib.contextmanager
+def _quiet(verbose: bool):
+    """Hide warnings raised outside jakinfer (arviz's refactor notice, deprecations) and XLA's C++
+    log lines while a command runs, unless `verbose`; jakinfer's own warnings always show."""
+    with warnings.catch_warnings():
+        previous = os.environ.get(_XLA_LOG_LEVEL)
+        if not verbose:
+            warnings.filterwarnings("ignore", module=r"^(?!jakinfer(\.|$))")
+            os.environ.setdefault(_XLA_LOG_LEVEL, "3")  # read by XLA at its first log line
+        try:
+            yield
+        finally:
+            if previous is None:
+                os.environ.pop(_XLA_LOG_LEVEL, None)
+            else:
+                os.environ[_XLA_LOG_LEVEL] = previous
+
+
+_XLA_LOG_LEVEL = "TF_CPP_MIN_LOG_LEVEL"
 
 
 def _load_problem(args: argparse.Namespace, path=None):
@@ -250,6 +278,11 @@ def _evaluate(args: argparse.Namespace) -> int:
         raise InputError(f"no nominal value for the estimated parameters {missing}")
     nllh = problem.negative_log_likelihood(theta)
     if not math.isfinite(nllh):
+        from jakinfer.noise_check import nonpositive_noise_message
+
+        message = nonpositive_noise_message(problem, theta)
+        if message is not None:
+            raise InputError(message)
         reasons = problem.failure_reasons(theta)
         detail = "; ".join(f"experiment {e}: {r}" for e, r in reasons.items()) or "non-finite likelihood"
         raise SimulationError(f"simulation failed at the nominal parameters: {detail}")
@@ -456,7 +489,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exit_:
         return int(exit_.code or 0)
+    with _quiet(getattr(args, "verbose", False)):
+        return _run(args, argv)
+
+
+def _run(args: argparse.Namespace, argv: list[str]) -> int:
     from jakinfer.runtime.campaign import CampaignError
+
     try:
         if args.command == "evaluate":
             return _evaluate(args)

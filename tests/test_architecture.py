@@ -21,7 +21,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("model",),
     ("simulate",),
     ("problem",),
-    ("fingerprint",),
+    ("fingerprint", "noise_check"),
     ("io",),
     ("problems",),
     ("infer",),

@@ -160,3 +160,44 @@ def test_the_readme_own_data_example_runs(tmp_path):
     assert result["n_measurements"] == 6
     assert result["nllh"] == pytest.approx(
         0.5 * result["chi2"] + 6 * math.log(math.sqrt(2 * math.pi) * 0.05), rel=1e-10)
+
+
+def test_a_zero_noise_sd_names_its_rows_and_their_source(capsys, tmp_path):
+    from helpers.petab_factory import SbmlModel, measurement, observable, parameter, write_petab
+
+    model = (SbmlModel().compartment("c", 1.0).species("A", "c", concentration=1.0).parameter("kf", 1.0)
+             .reaction("R", {"A": 1}, {}, "c * kf * A"))
+    yaml_path = write_petab(
+        tmp_path, model, parameters=[parameter("kf", 0.5, scale="log10")],
+        observables=[observable("obs_a", "A", "noiseParameter1_obs_a")],
+        conditions=[{"conditionId": "c0"}],
+        measurements=[measurement("obs_a", "c0", 0.5, 0.6, noise_parameters="0.1"),
+                      measurement("obs_a", "c0", 1.0, 0.4, noise_parameters="0")])
+    assert main(["evaluate", str(yaml_path)]) == EXIT_INPUT_ERROR
+    err = capsys.readouterr().err
+    assert "1 measurement(s) have a noise standard deviation that is not > 0" in err
+    assert "measurements.tsv, row 3: observable 'obs_a', sd = 0" in err
+    assert "noiseParameters '0'" in err and "noiseParameter1_obs_a" in err
+    assert "solver" not in err and "non-finite likelihood" not in err
+
+
+def test_third_party_warnings_are_hidden_unless_verbose(tmp_path):
+    """A warning raised outside jakinfer (here by the user's model file, as arviz raises its
+    FutureWarning on import) is hidden on a normal run and shown with --verbose."""
+    import subprocess
+    import sys
+
+    yaml_path = write_decay_problem(tmp_path / "decay")
+    model_file = tmp_path / "noisy_model.py"
+    model_file.write_text("import warnings\n\nfrom jakinfer.io.petab import read_petab\n\n\ndef problem():\n"
+                          "    warnings.warn('a third-party refactor notice', FutureWarning)\n"
+                          f"    return read_petab({str(yaml_path)!r})\n")
+    runs = {}
+    for flags in ((), ("--verbose",)):
+        done = subprocess.run([sys.executable, "-m", "jakinfer.cli", *flags, "evaluate", str(model_file), "--json"],
+                              capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0, done.stderr
+        assert math.isfinite(json.loads(done.stdout)["nllh"])
+        runs[flags] = done.stderr
+    assert runs[()] == ""
+    assert "FutureWarning: a third-party refactor notice" in runs[("--verbose",)]
