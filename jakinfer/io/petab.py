@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import re
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +32,12 @@ from jakinfer.model.symbolic import TIME, SymbolicModel, rename_to_plain_symbols
 from jakinfer.parameters import PRIOR_TYPES, SCALES, ParameterSpace, Prior, to_scale
 from jakinfer.problem import Experiments, Measurements, Observable, Problem, ValueMap
 from jakinfer.simulate import SolverConfig
+
+
+class NominalValueWarning(UserWarning):
+    """An estimated parameter's nominalValue is undefined on its scale (e.g. 0 on log10): PEtab
+    allows it, the peers load it; only the nominal point itself is unusable (it becomes NaN)."""
+
 
 _PLACEHOLDER = re.compile(r"^(observable|noise)Parameter(\d+)_(.+)$")
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -228,7 +235,7 @@ class _Builder:
         seen: dict[str, int] = {}
         model_states = set(self.model.state_ids)
         condition_columns = set(self.condition_table.columns) - {"conditionId", "conditionName"}
-        for index, row in table.iterrows():
+        for index, row in enumerate(table.to_dict("records")):  # plain dicts: no per-row Series
             parameter_id = row["parameterId"].strip()
             if not _IDENTIFIER.match(parameter_id):
                 raise InputError(f"invalid parameterId {parameter_id!r}", **_where(table, index, "parameterId"))
@@ -275,8 +282,13 @@ class _Builder:
                 raise InputError(f"lowerBound must be > 0 on {scale} scale, got {low}",
                                  **_where(table, index, "lowerBound"))
             if scale != "lin" and not math.isnan(nominal_value) and nominal_value <= 0:
-                raise InputError(f"nominalValue must be > 0 on {scale} scale, got {nominal_value}",
-                                 **_where(table, index, "nominalValue"))
+                where = _where(table, index, "nominalValue")
+                warnings.warn(NominalValueWarning(
+                    f"file {where['file']}, row {where['row']}, column 'nominalValue': {nominal_value} is not "
+                    f"defined on {scale} scale for the estimated parameter {parameter_id!r}; the problem has no "
+                    "nominal point for it (`evaluate` needs one; optimize and sample start from their own "
+                    "points)"), stacklevel=2)
+                nominal_value = math.nan
             estimated.append(len(ids) - 1)
             scales.append(scale)
             lower.append(float(to_scale(low, scale)))
@@ -340,7 +352,7 @@ class _Builder:
         known = {TIME.name, *model.state_ids, *model.parameter_ids, *model.expressions, *self.table_ids}
         observables: list[Observable] = []
         index_of: dict[str, int] = {}
-        for index, row in table.iterrows():
+        for index, row in enumerate(table.to_dict("records")):  # plain dicts: no per-row Series
             observable_id = row["observableId"].strip()
             if not _IDENTIFIER.match(observable_id):
                 raise InputError(f"invalid observableId {observable_id!r}", **_where(table, index, "observableId"))
@@ -414,7 +426,7 @@ class _Builder:
                                  "compartment nor species of the model", file=table.attrs["file"],
                                  row=1, column=column)
         self.conditions: dict[str, tuple[dict, dict]] = {}
-        for index, row in table.iterrows():
+        for index, row in enumerate(table.to_dict("records")):  # plain dicts: no per-row Series
             condition_id = row["conditionId"].strip()
             if not _IDENTIFIER.match(condition_id):
                 raise InputError(f"invalid conditionId {condition_id!r}", **_where(table, index, "conditionId"))
@@ -476,14 +488,14 @@ class _Builder:
         values = np.empty(n)
         times = np.empty(n)
         observable_index = np.empty(n, dtype=np.int32)
-        experiment_keys: list[tuple[str, str]] = []
+        experiment_number: dict[tuple[str, str], int] = {}  # (preequilibration, simulation) -> experiment
         experiment_of_row = np.empty(n, dtype=np.int32)
         width_observable = max([len(o.observable_placeholders) for o in self.observables] + [0])
         width_noise = max([len(o.noise_placeholders) for o in self.observables] + [0])
         observable_parameters = (np.full((n, width_observable), -1, dtype=np.int32), np.zeros((n, width_observable)))
         noise_parameters = (np.full((n, width_noise), -1, dtype=np.int32), np.zeros((n, width_noise)))
         has_preequilibration = "preequilibrationConditionId" in table.columns
-        for index, row in table.iterrows():
+        for index, row in enumerate(table.to_dict("records")):  # plain dicts: no per-row Series
             observable_id = row["observableId"].strip()
             if observable_id not in self.observable_index:
                 raise InputError(f"observableId {observable_id!r} is not in the observable table",
@@ -513,16 +525,14 @@ class _Builder:
                     f"measurement {value} must be > 0 for the {observable.transformation}-transformed "
                     f"observable {observable_id!r}", **_where(table, index, "measurement"))
             key = (preequilibration_id, simulation_id)
-            if key not in experiment_keys:
-                experiment_keys.append(key)
-            experiment_of_row[index] = experiment_keys.index(key)
+            experiment_of_row[index] = experiment_number.setdefault(key, len(experiment_number))
             values[index] = value
             times[index] = time
             observable_index[index] = self.observable_index[observable_id]
             self._overrides(row, index, "observableParameters", observable.observable_placeholders,
                             observable_parameters)
             self._overrides(row, index, "noiseParameters", observable.noise_placeholders, noise_parameters)
-        experiments, time_index = self._experiments(experiment_keys, experiment_of_row, times)
+        experiments, time_index = self._experiments(list(experiment_number), experiment_of_row, times)
         measurements = Measurements(
             table=table, values=values, times=times, experiment_index=experiment_of_row,
             time_index=time_index, observable_index=observable_index,

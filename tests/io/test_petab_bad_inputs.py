@@ -8,6 +8,7 @@ import copy
 import hashlib
 from pathlib import Path
 
+import numpy as np
 import pytest
 from helpers.petab_factory import SbmlModel, measurement, observable, parameter, write_petab
 
@@ -315,3 +316,25 @@ def test_input_files_are_never_modified(tmp_path):
     with pytest.raises(InputError):
         read_petab(bad)
     assert _hashes(bad.parent) == before
+
+
+def test_a_nominal_value_undefined_on_its_scale_is_a_warning_and_only_the_nominal_point_is_refused(tmp_path, capsys):
+    """PEtab allows an estimated log10 parameter with nominalValue 0 (Lang 2024 has one); the
+    problem loads with a warning naming file, row and column, its nominal point is NaN there, and
+    `jakinfer evaluate` (which needs the nominal point) refuses it by name."""
+    import math
+
+    from jakinfer.cli import EXIT_INPUT_ERROR, main
+    from jakinfer.io.petab import NominalValueWarning
+
+    rows = [parameter("kf", 0.0, scale="log10"), *BASE["parameters"][1:]]
+    yaml_path = write(tmp_path, parameters=rows)
+    with pytest.warns(NominalValueWarning, match=r"parameters\.tsv, row 2, column 'nominalValue'.*'kf'"):
+        problem = read_petab(yaml_path)
+    theta = problem.nominal_theta
+    assert math.isnan(theta[0]) and np.all(np.isfinite(theta[1:]))
+    theta[0] = np.log10(0.5)
+    assert np.isfinite(problem.negative_log_likelihood(theta))
+    with pytest.warns(NominalValueWarning):
+        assert main(["evaluate", str(yaml_path)]) == EXIT_INPUT_ERROR
+    assert "no nominal value for the estimated parameters ['kf']" in capsys.readouterr().err
