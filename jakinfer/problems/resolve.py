@@ -102,7 +102,7 @@ def load_problem(spec: str, *, data: str | Path | None = None, conditions: str |
     if spec in BUNDLED_PETAB_PROBLEMS or path.is_file():
         return read_petab(resolve_problem_path(spec))
     raise InputError(f"no such problem: not a file, nor a name of `jakinfer models` "
-                     f"({', '.join(e.name.split(':')[0] for e in model_entries())})", file=spec)
+                     f"({', '.join(dict.fromkeys(e.name.split(':')[0] for e in model_entries()))})", file=spec)
 
 
 def _with_data(network: ReactionNetwork, shipped: TidyData | None, data, conditions, spec: str) -> Problem:
