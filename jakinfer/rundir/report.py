@@ -37,6 +37,7 @@ import datetime as _datetime
 import html
 import json
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -290,6 +291,7 @@ pre { background: #f7f7f7; padding: 0.8em; overflow-x: auto; font-size: 0.85em; 
 figure { margin: 1em 0; } figure img { max-width: 100%; border: 1px solid #eee; }
 figcaption { font-size: 0.85em; color: #555; }
 details { margin: 0.5em 0; }
+.scroll { max-width: 100%; overflow-x: auto; }
 """
 
 
@@ -311,6 +313,29 @@ def _number(value: object, digits: int = 4) -> str:
     return _e(value)
 
 
+_GREEK = {name: chr(code) for name, code in (
+    ("alpha", 0x3B1), ("beta", 0x3B2), ("gamma", 0x3B3), ("delta", 0x3B4), ("epsilon", 0x3B5),
+    ("varepsilon", 0x3B5), ("zeta", 0x3B6), ("eta", 0x3B7), ("theta", 0x3B8), ("kappa", 0x3BA),
+    ("lambda", 0x3BB), ("mu", 0x3BC), ("nu", 0x3BD), ("xi", 0x3BE), ("pi", 0x3C0), ("rho", 0x3C1),
+    ("sigma", 0x3C3), ("tau", 0x3C4), ("phi", 0x3C6), ("varphi", 0x3C6), ("chi", 0x3C7), ("psi", 0x3C8),
+    ("omega", 0x3C9), ("Gamma", 0x393), ("Delta", 0x394), ("Theta", 0x398), ("Lambda", 0x39B),
+    ("Sigma", 0x3A3), ("Phi", 0x3A6), ("Psi", 0x3A8), ("Omega", 0x3A9))}
+_TEX_SCRIPT = re.compile(r"([_^])(?:\{([^{}]*)\}|(\w))")
+_TEX_COMMAND = re.compile(r"\\([A-Za-z]+)")
+
+
+def _name_html(name: object) -> str:
+    """A parameter name as HTML: PEtab's TeX-like names (`\\sigma_{pSTAT5A,rel}`) rendered with
+    Greek letters and sub/superscripts; anything else escaped as it is."""
+    text = _e(name)
+    if "\\" not in text and "{" not in text:  # a plain name such as `k_on` stays as written
+        return text
+    text = _TEX_COMMAND.sub(lambda m: _GREEK.get(m.group(1), ""), text)
+    text = _TEX_SCRIPT.sub(lambda m: f"<{'sub' if m.group(1) == '_' else 'sup'}>{m.group(2) or m.group(3)}"
+                                     f"</{'sub' if m.group(1) == '_' else 'sup'}>", text)
+    return text.replace("{", "").replace("}", "")
+
+
 def _table(frame: pd.DataFrame, caption: str | None = None, index_label: str = "") -> str:
     numeric = {c: pd.api.types.is_numeric_dtype(frame[c]) for c in frame.columns}
     head = f'<th class="text">{_e(index_label)}</th>' + "".join(
@@ -323,11 +348,48 @@ def _table(frame: pd.DataFrame, caption: str | None = None, index_label: str = "
             value = row[column]
             if numeric[column]:
                 cells.append(f"<td>{_number(value)}</td>")
+            elif column == "name":
+                cells.append(f'<td class="text">{_name_html(value)}</td>')
             else:
                 cells.append(f'<td class="text">{_e(value)}</td>')
         rows.append("<tr>" + "".join(cells) + "</tr>")
     cap = f"<caption>{_e(caption)}</caption>" if caption else ""
-    return f"<table>{cap}<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    return (f'<div class="scroll"><table>{cap}<thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody>'
+            "</table></div>")
+
+
+_PER_PARAMETER = ("rhat", "ess_bulk", "ess_tail")
+
+
+def _diagnostics_section(numbers: Mapping) -> str:
+    """The diagnostic numbers: one row per parameter (R-hat to 3 decimals, ESS as whole draws, the
+    resolution their Monte Carlo error supports), then the sampler-wide numbers."""
+    parameters = list(numbers.get("parameters") or [])
+    per_parameter = {key: numbers[key] for key in _PER_PARAMETER
+                     if isinstance(numbers.get(key), list) and len(numbers[key]) == len(parameters)}
+    parts = []
+    if parameters and per_parameter:
+        frame = pd.DataFrame(per_parameter, index=parameters)
+        rows = "".join(
+            f'<tr><td class="text">{_e(pid)}</td>'
+            + "".join(f"<td>{_rounded(key, value)}</td>" for key, value in row.items()) + "</tr>"
+            for pid, row in frame.iterrows())
+        head = '<th class="text">parameter</th>' + "".join(f"<th>{_e(key)}</th>" for key in per_parameter)
+        parts.append(f'<div class="scroll"><table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table></div>')
+    rest = {key: value for key, value in numbers.items() if key not in (*per_parameter, "parameters")}
+    if isinstance(rest.get("ebfmi"), list):
+        rest["ebfmi"] = ", ".join(_rounded("ebfmi", v) for v in rest["ebfmi"])
+    if rest:
+        parts.append(_mapping(rest))
+    return "".join(parts)
+
+
+def _rounded(key: str, value: object) -> str:
+    if not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(value):
+        return _number(value)
+    if key.startswith("ess"):
+        return _e(f"{value:.0f}")
+    return _e(f"{value:.3f}")
 
 
 def _mapping(mapping: Mapping) -> str:
@@ -432,7 +494,7 @@ def render_html(contents: RunContents, *, title: str | None = None) -> str:
         sections.append("<p>The run directory holds no PNG figures.</p>")
     numbers = contents.diagnostics
     if numbers:
-        sections += ["<h2>Diagnostic numbers</h2>", _mapping(numbers)]
+        sections += ["<h2>Diagnostic numbers</h2>", _diagnostics_section(numbers)]
     if contents.has_nuts:
         sections += ["<h2>Configuration (run.json)</h2>", _mapping(record)]
     for name, stage_record in contents.stage_records.items():

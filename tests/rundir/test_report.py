@@ -154,9 +154,17 @@ def test_report_has_verdict_tables_and_every_figure_inline(tmp_path):
     assert set(images) == {"fit.png", "waterfall.png", "extra/trace.png"}
     for label, content in images.items():
         assert content == (run_dir / label).read_bytes()
-    for pid, name in zip(IDS, NAMES, strict=True):
-        assert f"theta[{pid}]" in text and name in text
-    assert "k_{off} &lt;fast&gt;" in page and "<fast>" not in page
+    for pid in IDS:
+        assert f"theta[{pid}]" in text
+    # TeX-like names rendered (Greek letters, subscripts), "<" and ">" escaped
+    assert "k<sub>on</sub>" in page and "k<sub>off</sub> &lt;fast&gt;" in page and "<fast>" not in page
+    assert "σ<sub>obs</sub>" in page and "\\sigma" not in page and "_{" not in page
+    # per-parameter diagnostics, rounded: R-hat to 3 decimals, ESS whole
+    diagnostics = json.loads((run_dir / "diagnostics.json").read_text())["diagnostics"]
+    section = page[page.index("<h2>Diagnostic numbers</h2>"):]
+    for pid, rhat, ess in zip(IDS, diagnostics["rhat"], diagnostics["ess_bulk"], strict=True):
+        assert re.search(rf'<td class="text">{pid}</td><td>{rhat:.3f}</td><td>{ess:.0f}</td>', section)
+    assert "scroll" in page and ".scroll { max-width: 100%; overflow-x: auto; }" in page
     assert "toy_binding" in text and "max_tree_depth" in text
     # self-contained: nothing fetched from elsewhere
     assert not re.search(r"""(src|href)\s*=\s*["'](?!data:)""", page)
