@@ -292,6 +292,7 @@ figure { margin: 1em 0; } figure img { max-width: 100%; border: 1px solid #eee; 
 figcaption { font-size: 0.85em; color: #555; }
 details { margin: 0.5em 0; }
 .scroll { max-width: 100%; overflow-x: auto; }
+td.text { overflow-wrap: anywhere; }
 """
 
 
@@ -496,9 +497,9 @@ def render_html(contents: RunContents, *, title: str | None = None) -> str:
     if numbers:
         sections += ["<h2>Diagnostic numbers</h2>", _diagnostics_section(numbers)]
     if contents.has_nuts:
-        sections += ["<h2>Configuration (run.json)</h2>", _mapping(record)]
+        sections += ["<h2>Configuration (run.json)</h2>", f'<div class="scroll">{_mapping(record)}</div>']
     for name, stage_record in contents.stage_records.items():
-        sections += [f"<h2>Configuration ({_e(name)})</h2>", _mapping(stage_record)]
+        sections += [f"<h2>Configuration ({_e(name)})</h2>", f'<div class="scroll">{_mapping(stage_record)}</div>']
     files = sorted(p.relative_to(contents.run_dir).as_posix() for p in contents.run_dir.iterdir())
     sections += ["<h2>Files</h2>", "<ul>" + "".join(f"<li><code>{_e(f)}</code></li>" for f in files) + "</ul>"]
     return ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"

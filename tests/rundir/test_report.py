@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import shutil
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -320,3 +321,36 @@ def test_cli_report(tmp_path, capsys):
     assert err.startswith("jakinfer: error:") and "summary.csv" in err and "Traceback" not in err
     assert main(["report", str(tmp_path / "missing")]) == EXIT_INPUT_ERROR
     assert "run directory not found" in capsys.readouterr().err
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="needs a headless Chromium (Debian package chromium; .ci/run installs it)")
+def test_the_page_fits_a_browser_window_and_renders_names(tmp_path):
+    """The page as a real browser lays it out (headless Chromium, 520 px wide): nothing wider
+    than the window, the wide posterior table scrolls inside its own box, TeX-like names are
+    rendered as sub/superscripts. A copy of the page gets a measuring script; the report itself
+    has none."""
+    import subprocess
+
+    run_dir = tmp_path / "run"
+    write_run(run_dir)
+    page = write_report(run_dir).read_text(encoding="utf-8")
+    probe = ("<script>window.addEventListener('load', () => {"
+             "const box = document.querySelector('.scroll');"
+             "document.body.setAttribute('data-page-overflow', document.documentElement.scrollWidth - innerWidth);"
+             "document.body.setAttribute('data-table-overflow', box.scrollWidth - box.clientWidth);"
+             "document.body.setAttribute('data-subscripts', document.querySelectorAll('td sub').length);});"
+             "</script>")
+    measured = tmp_path / "measured.html"
+    measured.write_text(page.replace("</body>", probe + "</body>"), encoding="utf-8")
+    dom = subprocess.run(
+        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         f"--user-data-dir={tmp_path / 'profile'}", "--window-size=520,700", "--dump-dom", measured.as_uri()],
+        capture_output=True, text=True, timeout=120).stdout
+    numbers = {key: int(value) for key, value in re.findall(r'data-([a-z-]+)="(-?\d+)"', dom)}
+    assert numbers["page-overflow"] <= 0
+    assert numbers["table-overflow"] > 0  # the summary is wider than 520 px: it scrolls in its box
+    assert numbers["subscripts"] >= len(IDS)
