@@ -208,16 +208,16 @@ def test_native_log_lines_are_dropped_and_everything_else_passes_at_once():
     run; other output, progress bars ending in a carriage return included, passes unchanged."""
     import os
 
-    from jakinfer.cli import _forward_segments
+    from jakinfer.runtime.console import forward_segments
 
     read_end, write_end = os.pipe()
     log_line = (b"E1207 06:56:45.804212   10738 algebraic_simplifier.cc:10564] Algebraic simplifier is likely "
                 b"stuck in a circular simplification loop\n")
-    rest = _forward_segments(log_line + b"jakinfer: warning: kept\n\rNUTS:  10%|#", write_end)
+    rest = forward_segments(log_line + b"jakinfer: warning: kept\n\rNUTS:  10%|#", write_end)
     assert rest == b""
-    rest = _forward_segments(b"\rNUTS:  20%|##\nW1207 06:56:4", write_end)
+    rest = forward_segments(b"\rNUTS:  20%|##\nW1207 06:56:4", write_end)
     assert rest == b"W1207 06:56:4"  # may still become a log line: held back
-    rest = _forward_segments(rest + b"5.1 1 gpu.cc:1] noise\n", write_end)
+    rest = forward_segments(rest + b"5.1 1 gpu.cc:1] noise\n", write_end)
     os.close(write_end)
     assert rest == b""
     assert os.read(read_end, 4096) == b"jakinfer: warning: kept\n\rNUTS:  10%|#\rNUTS:  20%|##\n"

@@ -34,10 +34,7 @@ from __future__ import annotations
 
 import base64
 import datetime as _datetime
-import html
-import json
 import math
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,6 +44,7 @@ import numpy as np
 import pandas as pd
 
 from jakinfer.errors import InputError
+from jakinfer.rundir.html import PAGE_CSS, escape, mapping_html, number_html, table_html
 from jakinfer.rundir.laplace import LAPLACE_FILE, LaplaceSummary, load_laplace
 from jakinfer.rundir.layout import LAPLACE, OPTIMIZE, PROFILE, read_stage_record
 from jakinfer.rundir.stage import read_json_object
@@ -276,89 +274,6 @@ def comparison_table(contents: RunContents) -> pd.DataFrame | None:
 
 
 # -- HTML -------------------------------------------------------------------------------------
-_CSS = """
-body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2em auto; max-width: 72em;
-       padding: 0 1em; color: #222; line-height: 1.4; }
-h1 { font-size: 1.6em; } h2 { font-size: 1.25em; border-bottom: 1px solid #ccc; margin-top: 2em; }
-table { border-collapse: collapse; margin: 0.5em 0; font-size: 0.9em; }
-th, td { border: 1px solid #ddd; padding: 0.25em 0.6em; text-align: right; vertical-align: top; }
-th { background: #f3f3f3; } td.text, th.text { text-align: left; }
-pre { background: #f7f7f7; padding: 0.8em; overflow-x: auto; font-size: 0.85em; }
-.ok { color: #176b2c; } .fail { color: #a11; font-weight: bold; } .na { color: #777; }
-.verdict-ok { border-left: 6px solid #2a9d48; padding-left: 1em; }
-.verdict-warning { border-left: 6px solid #c62828; padding-left: 1em; }
-.verdict-none { border-left: 6px solid #999; padding-left: 1em; }
-figure { margin: 1em 0; } figure img { max-width: 100%; border: 1px solid #eee; }
-figcaption { font-size: 0.85em; color: #555; }
-details { margin: 0.5em 0; }
-.scroll { max-width: 100%; overflow-x: auto; }
-td.text { overflow-wrap: anywhere; }
-"""
-
-
-def _e(value: object) -> str:
-    return html.escape(str(value), quote=True)
-
-
-def _number(value: object, digits: int = 4) -> str:
-    if value is None:
-        return "&ndash;"
-    if isinstance(value, bool | np.bool_):
-        return _e(value)
-    if isinstance(value, int | np.integer):
-        return _e(int(value))
-    if isinstance(value, float | np.floating):
-        if not math.isfinite(value):
-            return _e(value)
-        return _e(f"{float(value):.{digits}g}")
-    return _e(value)
-
-
-_GREEK = {name: chr(code) for name, code in (
-    ("alpha", 0x3B1), ("beta", 0x3B2), ("gamma", 0x3B3), ("delta", 0x3B4), ("epsilon", 0x3B5),
-    ("varepsilon", 0x3B5), ("zeta", 0x3B6), ("eta", 0x3B7), ("theta", 0x3B8), ("kappa", 0x3BA),
-    ("lambda", 0x3BB), ("mu", 0x3BC), ("nu", 0x3BD), ("xi", 0x3BE), ("pi", 0x3C0), ("rho", 0x3C1),
-    ("sigma", 0x3C3), ("tau", 0x3C4), ("phi", 0x3C6), ("varphi", 0x3C6), ("chi", 0x3C7), ("psi", 0x3C8),
-    ("omega", 0x3C9), ("Gamma", 0x393), ("Delta", 0x394), ("Theta", 0x398), ("Lambda", 0x39B),
-    ("Sigma", 0x3A3), ("Phi", 0x3A6), ("Psi", 0x3A8), ("Omega", 0x3A9))}
-_TEX_SCRIPT = re.compile(r"([_^])(?:\{([^{}]*)\}|(\w))")
-_TEX_COMMAND = re.compile(r"\\([A-Za-z]+)")
-
-
-def _name_html(name: object) -> str:
-    """A parameter name as HTML: PEtab's TeX-like names (`\\sigma_{pSTAT5A,rel}`) rendered with
-    Greek letters and sub/superscripts; anything else escaped as it is."""
-    text = _e(name)
-    if "\\" not in text and "{" not in text:  # a plain name such as `k_on` stays as written
-        return text
-    text = _TEX_COMMAND.sub(lambda m: _GREEK.get(m.group(1), ""), text)
-    text = _TEX_SCRIPT.sub(lambda m: f"<{'sub' if m.group(1) == '_' else 'sup'}>{m.group(2) or m.group(3)}"
-                                     f"</{'sub' if m.group(1) == '_' else 'sup'}>", text)
-    return text.replace("{", "").replace("}", "")
-
-
-def _table(frame: pd.DataFrame, caption: str | None = None, index_label: str = "") -> str:
-    numeric = {c: pd.api.types.is_numeric_dtype(frame[c]) for c in frame.columns}
-    head = f'<th class="text">{_e(index_label)}</th>' + "".join(
-        f"<th>{_e(c)}</th>" if numeric[c] else f'<th class="text">{_e(c)}</th>' for c in frame.columns
-    )
-    rows = []
-    for label, row in frame.iterrows():
-        cells = [f'<td class="text">{_e(label)}</td>']
-        for column in frame.columns:
-            value = row[column]
-            if numeric[column]:
-                cells.append(f"<td>{_number(value)}</td>")
-            elif column == "name":
-                cells.append(f'<td class="text">{_name_html(value)}</td>')
-            else:
-                cells.append(f'<td class="text">{_e(value)}</td>')
-        rows.append("<tr>" + "".join(cells) + "</tr>")
-    cap = f"<caption>{_e(caption)}</caption>" if caption else ""
-    return (f'<div class="scroll"><table>{cap}<thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody>'
-            "</table></div>")
-
-
 _PER_PARAMETER = ("rhat", "ess_bulk", "ess_tail")
 
 
@@ -372,45 +287,25 @@ def _diagnostics_section(numbers: Mapping) -> str:
     if parameters and per_parameter:
         frame = pd.DataFrame(per_parameter, index=parameters)
         rows = "".join(
-            f'<tr><td class="text">{_e(pid)}</td>'
+            f'<tr><td class="text">{escape(pid)}</td>'
             + "".join(f"<td>{_rounded(key, value)}</td>" for key, value in row.items()) + "</tr>"
             for pid, row in frame.iterrows())
-        head = '<th class="text">parameter</th>' + "".join(f"<th>{_e(key)}</th>" for key in per_parameter)
+        head = '<th class="text">parameter</th>' + "".join(f"<th>{escape(key)}</th>" for key in per_parameter)
         parts.append(f'<div class="scroll"><table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table></div>')
     rest = {key: value for key, value in numbers.items() if key not in (*per_parameter, "parameters")}
     if isinstance(rest.get("ebfmi"), list):
         rest["ebfmi"] = ", ".join(_rounded("ebfmi", v) for v in rest["ebfmi"])
     if rest:
-        parts.append(_mapping(rest))
+        parts.append(mapping_html(rest))
     return "".join(parts)
 
 
 def _rounded(key: str, value: object) -> str:
     if not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(value):
-        return _number(value)
+        return number_html(value)
     if key.startswith("ess"):
-        return _e(f"{value:.0f}")
-    return _e(f"{value:.3f}")
-
-
-def _mapping(mapping: Mapping) -> str:
-    """A nested JSON object as nested two-column tables (lists of scalars inline)."""
-    rows = []
-    for key, value in mapping.items():
-        if isinstance(value, Mapping) and value:
-            cell = _mapping(value)
-        elif isinstance(value, list) and any(isinstance(v, Mapping | list) for v in value):
-            cell = f"<pre>{_e(json.dumps(value, indent=1))}</pre>"
-        elif isinstance(value, list):
-            cell = _e(", ".join(str(v) for v in value)) if value else "[]"
-        elif isinstance(value, str) and "\n" in value:
-            cell = f"<pre>{_e(value)}</pre>"
-        elif isinstance(value, float):
-            cell = _number(value, 6)
-        else:
-            cell = _e(json.dumps(value) if value is None or isinstance(value, bool) else value)
-        rows.append(f'<tr><th class="text">{_e(key)}</th><td class="text">{cell}</td></tr>')
-    return "<table>" + "".join(rows) + "</table>"
+        return escape(f"{value:.0f}")
+    return escape(f"{value:.3f}")
 
 
 def _verdict_section(verdict: Mapping) -> str:
@@ -418,26 +313,26 @@ def _verdict_section(verdict: Mapping) -> str:
     text = str(verdict.get("text", ""))
     head = text.splitlines()[0] if text else ("OK" if ok else "WARNING")
     style = "none" if ok is None else ("ok" if ok else "warning")
-    parts = [f'<div class="verdict-{style}"><p><strong>{_e(head)}</strong></p>']
+    parts = [f'<div class="verdict-{style}"><p><strong>{escape(head)}</strong></p>']
     checks = verdict.get("checks") or []
     if checks:
         marks = {True: ("ok", "ok"), False: ("FAIL", "fail"), None: ("n/a", "na")}
         rows = []
         for check in checks:
             mark, css = marks.get(check.get("passed"), ("?", "na"))
-            rows.append(f'<tr><td class="text {css}">{mark}</td><td class="text">{_e(check.get("name", ""))}</td>'
-                        f'<td class="text">{_e(check.get("message", ""))}</td></tr>')
+            rows.append(f'<tr><td class="text {css}">{mark}</td><td class="text">{escape(check.get("name", ""))}</td>'
+                        f'<td class="text">{escape(check.get("message", ""))}</td></tr>')
         parts.append('<table><thead><tr><th class="text">result</th><th class="text">check</th>'
                      '<th class="text">detail</th></tr></thead><tbody>' + "".join(rows) + "</tbody></table>")
-    parts.append(f"<details><summary>verdict as text</summary><pre>{_e(text)}</pre></details></div>")
+    parts.append(f"<details><summary>verdict as text</summary><pre>{escape(text)}</pre></details></div>")
     return "".join(parts)
 
 
 def _figure(path: Path, run_dir: Path) -> str:
     data = base64.b64encode(path.read_bytes()).decode("ascii")
     label = path.relative_to(run_dir).as_posix()
-    return (f'<figure><img alt="{_e(label)}" src="data:image/png;base64,{data}">'
-            f"<figcaption>{_e(label)}</figcaption></figure>")
+    return (f'<figure><img alt="{escape(label)}" src="data:image/png;base64,{data}">'
+            f"<figcaption>{escape(label)}</figcaption></figure>")
 
 
 def _comparison_section(contents: RunContents, table: pd.DataFrame) -> str:
@@ -463,7 +358,7 @@ def _comparison_section(contents: RunContents, table: pd.DataFrame) -> str:
                      f"{int(np.sum(ms.failed))} failed.")
     if contents.profiles is not None:
         notes.append("Profile: the profile-likelihood interval (NaN: the threshold was not crossed).")
-    return "".join(f"<p>{_e(n)}</p>" for n in notes) + _table(table, index_label="parameter")
+    return "".join(f"<p>{escape(n)}</p>" for n in notes) + table_html(table, index_label="parameter")
 
 
 def render_html(contents: RunContents, *, title: str | None = None) -> str:
@@ -475,8 +370,8 @@ def render_html(contents: RunContents, *, title: str | None = None) -> str:
     title = title or f"jakinfer run report: {problem_name or contents.run_dir.name}"
     created = _datetime.datetime.now(_datetime.UTC).isoformat(timespec="seconds")
     sections = [
-        f"<h1>{_e(title)}</h1>",
-        f"<p>Run directory <code>{_e(contents.run_dir.resolve())}</code>; report written {_e(created)}.</p>",
+        f"<h1>{escape(title)}</h1>",
+        f"<p>Run directory <code>{escape(contents.run_dir.resolve())}</code>; report written {escape(created)}.</p>",
         "<h2>Diagnostics verdict</h2>", _verdict_section(contents.verdict),
     ]
     table = comparison_table(contents)
@@ -484,7 +379,7 @@ def render_html(contents: RunContents, *, title: str | None = None) -> str:
         sections += ["<h2>Posterior summary</h2>",
                      "<p>arviz summary (<code>summary.csv</code>): <code>theta</code> on the estimation scale, "
                      "<code>theta_linear</code> on the linear scale.</p>",
-                     _table(contents.summary.copy(), index_label="variable")]
+                     table_html(contents.summary.copy(), index_label="variable")]
     if table is not None:
         heading = "NUTS vs Laplace / optimisation" if contents.has_nuts else "Laplace / optimisation"
         sections += [f"<h2>{heading}</h2>", _comparison_section(contents, table)]
@@ -497,13 +392,13 @@ def render_html(contents: RunContents, *, title: str | None = None) -> str:
     if numbers:
         sections += ["<h2>Diagnostic numbers</h2>", _diagnostics_section(numbers)]
     if contents.has_nuts:
-        sections += ["<h2>Configuration (run.json)</h2>", f'<div class="scroll">{_mapping(record)}</div>']
+        sections += ["<h2>Configuration (run.json)</h2>", f'<div class="scroll">{mapping_html(record)}</div>']
     for name, stage_record in contents.stage_records.items():
-        sections += [f"<h2>Configuration ({_e(name)})</h2>", f'<div class="scroll">{_mapping(stage_record)}</div>']
+        sections += [f"<h2>Configuration ({escape(name)})</h2>", f'<div class="scroll">{mapping_html(stage_record)}</div>']
     files = sorted(p.relative_to(contents.run_dir).as_posix() for p in contents.run_dir.iterdir())
-    sections += ["<h2>Files</h2>", "<ul>" + "".join(f"<li><code>{_e(f)}</code></li>" for f in files) + "</ul>"]
+    sections += ["<h2>Files</h2>", "<ul>" + "".join(f"<li><code>{escape(f)}</code></li>" for f in files) + "</ul>"]
     return ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-            f"<title>{_e(title)}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n"
+            f"<title>{escape(title)}</title>\n<style>{PAGE_CSS}</style>\n</head>\n<body>\n"
             + "\n".join(sections) + "\n</body>\n</html>\n")
 
 
