@@ -20,6 +20,10 @@ the same result). One RUN_DIR takes `optimize`, `profile`, `laplace`, `sample` a
 `report` of one problem, in any order (see `jakinfer.rundir.layout`).
 Exit codes: 0 success, 1 the ODE solver (or a campaign task) failed, 2 bad input
 or usage; errors are one line `jakinfer: error: ...` on stderr, never a traceback.
+
+Size: the argument parser of every command is one table of the CLI's options, and each
+command's handler a few lines that call the layers below; split, the options would lose
+the one place where their names and defaults can be read together.
 """
 
 from __future__ import annotations
@@ -33,7 +37,6 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from jakinfer.errors import JakinferError, SimulationError
-from jakinfer.io.petab import read_petab
 from jakinfer.runtime.console import quiet_console
 
 EXIT_OK = 0
@@ -113,6 +116,9 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--max-steps", type=_count(1), default=None, help="ODE solver step budget per solve")
         sub.add_argument("--dtmin", type=_positive_float, default=None,
                          help="smallest ODE step size; a solve needing a smaller one fails")
+        sub.add_argument("--no-cache", action="store_true",
+                         help="compile afresh and keep nothing (default: compiled programs are kept in "
+                              "JAKINFER_CACHE_DIR, else ~/.cache/jakinfer; JAKINFER_NO_CACHE=1 as this flag)")
 
     def add_nuts_arguments(sub: argparse.ArgumentParser, defaults: NutsConfig) -> None:
         sub.add_argument("--chains", type=_count(1), default=defaults.chains)
@@ -232,6 +238,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _load_problem(args: argparse.Namespace, path=None):
+    from jakinfer.io.petab import read_petab
     from jakinfer.problems.resolve import load_problem
 
     problem = read_petab(path) if path is not None else load_problem(
@@ -240,7 +247,7 @@ def _load_problem(args: argparse.Namespace, path=None):
                if getattr(args, name, None) is not None}
     if changes:
         problem = problem.with_solver(replace(problem.solver, **changes))
-    return problem
+    return problem.with_compile_cache(getattr(args, "compile_cache", None))
 
 
 def _evaluate(args: argparse.Namespace) -> int:
@@ -248,12 +255,18 @@ def _evaluate(args: argparse.Namespace) -> int:
 
     from jakinfer.errors import InputError
 
+    started = time.perf_counter()
     problem = _load_problem(args)
+    load_seconds = time.perf_counter() - started
     theta = problem.nominal_theta
     missing = [pid for pid, value in zip(problem.parameters.ids, theta, strict=True) if not np.isfinite(value)]
     if missing:
         raise InputError(f"no nominal value for the estimated parameters {missing}")
-    nllh = problem.negative_log_likelihood(theta)
+    started = time.perf_counter()
+    summary = problem.fit_summary(theta)
+    record = problem.compile_records["summary"]
+    run_seconds = time.perf_counter() - started - record.seconds
+    nllh = -summary.log_likelihood
     if not math.isfinite(nllh):
         from jakinfer.noise_check import nonpositive_noise_message
 
@@ -263,19 +276,24 @@ def _evaluate(args: argparse.Namespace) -> int:
         reasons = problem.failure_reasons(theta)
         detail = "; ".join(f"experiment {e}: {r}" for e, r in reasons.items()) or "non-finite likelihood"
         raise SimulationError(f"simulation failed at the nominal parameters: {detail}")
-    chi2 = problem.chi2(theta)
+    chi2 = summary.chi2
     if args.json:
         print(json.dumps({
             "problem": problem.name,
             "nllh": nllh,
             "chi2": chi2,
             "n_measurements": problem.measurements.size,
+            "load_s": round(load_seconds, 3),
+            "compile_s": round(record.seconds, 3),
+            "run_s": round(run_seconds, 3),
+            "compiled": record.origin.value,
         }))
     else:
         print(f"problem         {problem.name} ({problem.source})")
         print(f"measurements    {problem.measurements.size}")
         print(f"nllh            {nllh:.10f}")
         print(f"chi2            {chi2:.10f}")
+        print(f"compile         {record.seconds:.2f} s ({record.origin.value}); run {run_seconds:.2f} s")
     return EXIT_OK
 
 
@@ -461,13 +479,30 @@ _STAGES = {"optimize": _optimize, "profile": _profile, "laplace": _laplace}
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code (the `jakinfer` script exits with it)."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        cache = _compile_cache(argv)
+    except ValueError as error:
+        print(f"jakinfer: error: {error}", file=sys.stderr)
+        return EXIT_INPUT_ERROR
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
     except SystemExit as exit_:
         return int(exit_.code or 0)
+    args.compile_cache = cache
     with quiet_console(getattr(args, "verbose", False)):
         return _run(args, argv)
+
+
+def _compile_cache(argv: list[str]):
+    """The compiled-program cache of this process (`jakinfer.runtime.compile_cache`), set up
+    before the parser imports the JAX libraries: `prepare_process` must precede equinox's import.
+    None with `--no-cache` or `JAKINFER_NO_CACHE`."""
+    from jakinfer.runtime.compile_cache import compile_cache_from_environment, prepare_process
+
+    cache = None if "--no-cache" in argv else compile_cache_from_environment()
+    prepare_process(cache)
+    return cache
 
 
 def _run(args: argparse.Namespace, argv: list[str]) -> int:

@@ -36,6 +36,7 @@ from jakinfer.model.codegen import evaluate
 from jakinfer.model.compiled import CompiledModel, compile_model
 from jakinfer.model.symbolic import TIME, SymbolicModel
 from jakinfer.parameters import ParameterSpace
+from jakinfer.runtime.compile_cache import CachedProgram, CacheScope, CompileCache, content_digest
 from jakinfer.simulate import SolverConfig, SolveStatus, solve_conditions, solve_steady_states
 
 
@@ -167,6 +168,13 @@ class MeasurementEvaluation(NamedTuple):
     log_likelihood: jax.Array
 
 
+class FitSummary(NamedTuple):
+    """Log-likelihood and chi² at one parameter vector (`Problem.fit_summary`)."""
+
+    log_likelihood: float
+    chi2: float
+
+
 @dataclass(frozen=True)
 class Problem:
     """A parameter-estimation problem.
@@ -183,6 +191,9 @@ class Problem:
         experiments, measurements, observables: see their classes.
         solver: ODE solver settings.
         source: where the problem was read from (for messages and run records).
+        compile_cache: where the compiled entry points are kept across processes
+            (`jakinfer.runtime.compile_cache`); None (the default) compiles in
+            this process only. Not part of the problem's content.
     """
 
     name: str
@@ -196,11 +207,36 @@ class Problem:
     observables: tuple[Observable, ...]
     solver: SolverConfig = field(default_factory=SolverConfig)
     source: str = ""
+    compile_cache: CompileCache | None = field(default=None, compare=False, repr=False)
 
     # -- construction -------------------------------------------------------
     def with_solver(self, solver: SolverConfig) -> Problem:
         """The same problem solved with other solver settings."""
         return replace(self, solver=solver)
+
+    def with_compile_cache(self, cache: CompileCache | None) -> Problem:
+        """The same problem, its compiled entry points kept in `cache` (None: not kept)."""
+        return replace(self, compile_cache=cache)
+
+    @functools.cached_property
+    def compile_key(self) -> str:
+        """SHA-256 of everything the compiled entry points close over: model, parameters,
+        table values, experiments, measurements, observables and solver settings (not the
+        source path nor the cache)."""
+        return content_digest((
+            self.name, self.model, self.parameters, self.table_ids, self.table_values,
+            self.estimated_index, self.experiments, self.measurements, self.observables, self.solver,
+        ))
+
+    @property
+    def cache_scope(self) -> CacheScope | None:
+        """The scope in which programs of this problem are cached (None without a cache)."""
+        if self.compile_cache is None:
+            return None
+        return CacheScope(self.compile_cache, lambda: self.compile_key)
+
+    def _program(self, name: str, function: Callable) -> CachedProgram:
+        return CachedProgram(function, name, self.cache_scope)
 
     # -- compiled pieces (built lazily, cached on the instance) -------------
     @functools.cached_property
@@ -382,7 +418,7 @@ class Problem:
     # -- public numerical API (each jitted once per problem) -----------------
     @functools.cached_property
     def _jit_pointwise(self):
-        return jax.jit(self._pointwise)
+        return self._program("pointwise", self._pointwise)
 
     def pointwise_log_likelihood(self, theta) -> tuple[jax.Array, jax.Array]:
         """Per-measurement log-likelihood `(n_m,)` and per-measurement status `(n_m,)`.
@@ -397,7 +433,7 @@ class Problem:
 
     @functools.cached_property
     def _jit_log_likelihood(self):
-        return jax.jit(self._log_likelihood_raw)
+        return self._program("log_likelihood", self._log_likelihood_raw)
 
     def log_likelihood(self, theta) -> jax.Array:
         """Total log-likelihood at `theta` (scalar; `-inf` if a solve failed)."""
@@ -409,7 +445,7 @@ class Problem:
 
     @functools.cached_property
     def _value_and_grad_forward(self):
-        return jax.jit(forward_value_and_grad(self._log_likelihood_raw))
+        return self._program("value_and_grad", forward_value_and_grad(self._log_likelihood_raw))
 
     def value_and_grad(self, theta) -> tuple[jax.Array, jax.Array]:
         """Log-likelihood and its gradient `(n_theta,)`, forward-mode sensitivities."""
@@ -434,7 +470,7 @@ class Problem:
 
     @functools.cached_property
     def _jit_predict(self):
-        return jax.jit(self._observables_and_sigmas)
+        return self._program("predict", self._observables_and_sigmas)
 
     def predict(self, theta) -> tuple[jax.Array, jax.Array, jax.Array]:
         """Simulated observable `(n_m,)`, noise sigma `(n_m,)`, status `(n_m,)` per measurement."""
@@ -442,18 +478,42 @@ class Problem:
 
     def chi2(self, theta) -> float:
         """Sum of squared weighted residuals `((s(y) - s(h)) / sigma)^2`."""
-        simulated, sigmas, _ = self.predict(theta)
-        total = 0.0
+        return self.fit_summary(theta).chi2
+
+    def _summary(self, theta):
+        simulated, sigmas, status = self._observables_and_sigmas(theta)
+        log_likelihood = jnp.sum(self.evaluation_from(simulated, sigmas, status).log_likelihood)
+        chi2 = jnp.zeros(())
         for observable, rows in zip(self.observables, self._groups, strict=True):
             residual = noise.weighted_residual(
                 self.measurements.values[rows], simulated[rows], sigmas[rows], observable.transformation
             )
-            total += float(jnp.sum(residual**2))
-        return total
+            chi2 = chi2 + jnp.sum(residual**2)
+        return log_likelihood, chi2
+
+    @functools.cached_property
+    def _jit_summary(self):
+        return self._program("summary", self._summary)
+
+    def fit_summary(self, theta) -> FitSummary:
+        """Log-likelihood and chi² at `theta` from one simulation (one compiled program)."""
+        log_likelihood, chi2 = self._jit_summary(jnp.asarray(theta, dtype=float))
+        return FitSummary(float(log_likelihood), float(chi2))
+
+    @property
+    def compile_records(self) -> dict:
+        """Entry name -> the newest `CompileRecord` of each entry point compiled so far."""
+        programs = {
+            "pointwise": "_jit_pointwise", "log_likelihood": "_jit_log_likelihood",
+            "value_and_grad": "_value_and_grad_forward", "predict": "_jit_predict",
+            "summary": "_jit_summary", "simulate_states": "_jit_simulate_states",
+        }
+        return {name: self.__dict__[attribute].last_compile for name, attribute in programs.items()
+                if attribute in self.__dict__ and self.__dict__[attribute].last_compile is not None}
 
     @functools.cached_property
     def _jit_simulate_states(self):
-        return jax.jit(self.simulate_states)
+        return self._program("simulate_states", self.simulate_states)
 
     def failure_reasons(self, theta) -> dict[str, str]:
         """Experiment id -> failure reason for each failed solve at `theta`."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from jakinfer.io.bundled import resolve_problem_path
@@ -13,3 +15,9 @@ from jakinfer.problem import Problem
 def boehm() -> Problem:
     """The bundled Boehm 2014 STAT5 problem (PEtab), read once per test module."""
     return read_petab(resolve_problem_path("boehm2014"))
+
+
+def pytest_configure(config) -> None:
+    """The suite never writes the user's compiled-program cache: in-process CLI calls and
+    subprocesses run with `JAKINFER_NO_CACHE` unless a test sets its own cache directory."""
+    os.environ.setdefault("JAKINFER_NO_CACHE", "1")

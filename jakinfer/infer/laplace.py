@@ -27,6 +27,7 @@ import numpy as np
 from jakinfer.errors import SimulationError
 from jakinfer.infer.optimize import Objective, ObjectiveKind
 from jakinfer.problem import Problem
+from jakinfer.runtime.compile_cache import CachedProgram
 
 
 class LaplaceWarning(UserWarning):
@@ -56,12 +57,12 @@ HessianMethod = ForwardOverForward | CentralDifferences
 
 @functools.lru_cache(maxsize=8)
 def _compiled_hessian(objective: Objective) -> Callable:
-    return jax.jit(jax.jacfwd(jax.jacfwd(objective.function)))
+    return CachedProgram(jax.jacfwd(jax.jacfwd(objective.function)), "hessian", objective.cache_scope)
 
 
 @functools.lru_cache(maxsize=8)
 def _compiled_batch_gradient(objective: Objective) -> Callable:
-    return jax.jit(jax.vmap(objective.value_and_grad))
+    return CachedProgram(jax.vmap(objective.value_and_grad), "batch_value_and_grad", objective.cache_scope)
 
 
 def objective_hessian(objective: Objective, theta: np.ndarray, method: HessianMethod | None = None) -> np.ndarray:

@@ -13,11 +13,11 @@ import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import jax
 import numpy as np
 
 from jakinfer.infer.fisher import NoiseTerms, problem_noise_terms
 from jakinfer.problem import Problem, forward_value_and_grad
+from jakinfer.runtime.compile_cache import CachedProgram, CacheScope
 
 
 class ObjectiveKind(enum.Enum):
@@ -42,6 +42,8 @@ class Objective:
         noise: the per-measurement structure behind `function` (locations,
             scales, prior curvature) from which `FisherTrustRegion` builds the
             Fisher information; `None` for an objective without one.
+        cache_scope: where programs built from `function` (the optimisers' batches,
+            `jit_value_and_grad`) are kept across processes; None: not kept.
     """
 
     function: Callable
@@ -50,6 +52,7 @@ class Objective:
     lower: np.ndarray
     upper: np.ndarray
     noise: NoiseTerms | None = None
+    cache_scope: CacheScope | None = None
 
     @classmethod
     def from_problem(cls, problem: Problem, kind: ObjectiveKind) -> Objective:
@@ -63,7 +66,7 @@ class Objective:
 
     @functools.cached_property
     def jit_value_and_grad(self) -> Callable:
-        return jax.jit(self.value_and_grad)
+        return CachedProgram(self.value_and_grad, "value_and_grad", self.cache_scope)
 
     @property
     def size(self) -> int:
@@ -87,4 +90,11 @@ def _problem_objective(problem: Problem, kind: ObjectiveKind) -> Objective:
         function=function, kind=kind, parameter_ids=space.ids,
         lower=np.asarray(space.lower, dtype=float), upper=np.asarray(space.upper, dtype=float),
         noise=problem_noise_terms(problem, include_prior=kind is ObjectiveKind.NEGATIVE_LOG_POSTERIOR),
+        cache_scope=objective_scope(problem, kind.value),
     )
+
+
+def objective_scope(problem: Problem, name: str) -> CacheScope | None:
+    """The cache scope of an objective `name` derived from `problem` (None without a cache)."""
+    scope = problem.cache_scope
+    return None if scope is None else scope.child(f"objective:{name}")

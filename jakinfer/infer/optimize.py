@@ -39,7 +39,7 @@ from jakinfer.errors import InputError
 from jakinfer.infer.bound_flips import DEFAULT_BOUND_FLIPS, BoundFlips, FlipRecord, improve_by_bound_flips
 from jakinfer.infer.fisher_trust_region import FisherTrustRegion
 from jakinfer.infer.hierarchical import ProfiledNoise
-from jakinfer.infer.objective import Objective, ObjectiveKind
+from jakinfer.infer.objective import Objective, ObjectiveKind, objective_scope
 from jakinfer.infer.optimizer import BatchResult, ExitStatus, Optimizer
 from jakinfer.infer.projected_bfgs import ProjectedBFGS
 from jakinfer.infer.scipy_lbfgsb import ScipyLBFGSB  # noqa: F401  (re-exported: the optimisers of `multistart`)
@@ -71,6 +71,7 @@ def profiled_noise_objective(problem: Problem, kind: ObjectiveKind) -> tuple[Obj
         parameter_ids=tuple(space.ids[j] for j in index),
         lower=np.asarray(space.lower, dtype=float)[index], upper=np.asarray(space.upper, dtype=float)[index],
         noise=profiled.noise_terms(include_prior),
+        cache_scope=objective_scope(problem, f"{kind.value}:profiled-noise"),
     )
     return objective, profiled
 

@@ -32,6 +32,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jakinfer.infer.objective import Objective
+from jakinfer.runtime.compile_cache import CachedProgram
 
 
 class ExitStatus(enum.IntEnum):
@@ -174,7 +175,8 @@ def _compiled_batch(objective: Objective, optimizer_type: type[CompiledOptimizer
         grad_norm = projected_gradient_norm(state.x, state.g, lower, upper)
         return state.x, state.f, grad_norm, state.iterations, state.evaluations, state.status
 
-    return jax.jit(jax.vmap(run, in_axes=(0, 0, 0, None)))
+    name = f"batch:{optimizer_type.__module__}.{optimizer_type.__qualname__}"
+    return CachedProgram(jax.vmap(run, in_axes=(0, 0, 0, None)), name, objective.cache_scope)
 
 
 def _chunks(n: int, size: int | None) -> list[np.ndarray]:
