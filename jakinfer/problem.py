@@ -503,13 +503,8 @@ class Problem:
     @property
     def compile_records(self) -> dict:
         """Entry name -> the newest `CompileRecord` of each entry point compiled so far."""
-        programs = {
-            "pointwise": "_jit_pointwise", "log_likelihood": "_jit_log_likelihood",
-            "value_and_grad": "_value_and_grad_forward", "predict": "_jit_predict",
-            "summary": "_jit_summary", "simulate_states": "_jit_simulate_states",
-        }
-        return {name: self.__dict__[attribute].last_compile for name, attribute in programs.items()
-                if attribute in self.__dict__ and self.__dict__[attribute].last_compile is not None}
+        return {program.name: program.last_compile for program in self.__dict__.values()
+                if isinstance(program, CachedProgram) and program.last_compile is not None}
 
     @functools.cached_property
     def _jit_simulate_states(self):
