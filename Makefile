@@ -11,9 +11,16 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $@
 
-## demo: set up, then sample the bundled Boehm 2014 problem and write runs/boehm2014/
+## demo: set up, then sample the bundled Boehm 2014 problem and write runs/boehm2014/ (about 2 minutes);
+## `make demo FULL=1`: the long run (4 chains x 1000 warm-up + 1000 draws) into runs/boehm2014-full/
+ifdef FULL
+DEMO_ARGS := --chains 4 --warmup 1000 --draws 1000 --dense-mass --seed 1 --out runs/boehm2014-full
+else
+DEMO_ARGS := --chains 2 --warmup 200 --draws 700 --dense-mass --max-tree-depth 8 --seed 1 --out runs/boehm2014
+endif
+
 demo: $(BIN)/.installed
-	$(BIN)/jakinfer sample boehm2014 --chains 2 --warmup 300 --draws 700 --max-tree-depth 8 --seed 1 --out runs/boehm2014
+	$(BIN)/jakinfer sample boehm2014 $(DEMO_ARGS)
 
 ## test: set up, then run the test suite (slow checks excluded; `-m slow` runs them)
 test: $(BIN)/.installed

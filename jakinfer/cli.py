@@ -8,6 +8,7 @@
     jakinfer sbc PROBLEM --out SBC_DIR [--replicates R] [--workers N | --scheduler ADDR] ...
     jakinfer report RUN_DIR [--out report.html]
     jakinfer models
+    jakinfer whatif [--regimen DRUG:DOSE_MG:FREQ[:FORM] ...] [--ic50 NM --basis B | --cytokine C ...] [--out DIR]
 
 PROBLEM is a PEtab YAML file, a name of `jakinfer models` (bundled PEtab problems,
 built-in models), `pathway:CYTOKINE[:KEY=VALUE,...]` or a Python file defining
@@ -80,19 +81,36 @@ def _count(minimum: int, maximum: int | None = None):
     return parse
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of `jakinfer` (subcommands `evaluate`, `optimize`, `profile`, `laplace`,
-    `sample`, `sbc`, `models`, `report`)."""
-    from jakinfer.infer.bound_flips import DEFAULT_BOUND_FLIPS
-    from jakinfer.infer.bounded import BOUND_TRANSFORMS
-    from jakinfer.infer.nuts import CHAIN_METHODS, INIT_STRATEGIES, NutsConfig
-    from jakinfer.infer.optimize import NOISE_HANDLING
-    from jakinfer.infer.profile import ProfileConfig
-    from jakinfer.infer.sbc import SbcConfig
-    from jakinfer.rundir.laplace import HESSIAN_METHODS
-    from jakinfer.rundir.optimize import OBJECTIVES, OPTIMIZERS
+_COMMANDS: dict[str, str] = {
+    "evaluate": "negative log-likelihood and chi² at the nominal parameters",
+    "optimize": "multistart MAP / maximum-likelihood optimisation (checkpointed batches, waterfall plot)",
+    "profile": "profile likelihoods from the optimum of `jakinfer optimize` (one checkpoint record per parameter)",
+    "laplace": "Laplace approximation at the optimum of `jakinfer optimize`",
+    "sample": "sample the posterior with NUTS and write a run directory",
+    "sbc": "simulation-based calibration of the NUTS posterior",
+    "models": "list the named problems and models a PROBLEM argument can be",
+    "report": "write a self-contained HTML report of a run directory",
+    "whatif": "average daily pathway inhibition and time above IC50 of JAK-inhibitor regimens at steady state",
+}
 
-    defaults = NutsConfig()
+
+def command_of(argv: Sequence[str]) -> str | None:
+    """The subcommand named in `argv` (its first word that is not an option), or None."""
+    for word in argv:
+        if not word.startswith("-"):
+            return word if word in _COMMANDS else None
+    return None
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser of `jakinfer` (subcommands `evaluate`, `optimize`, `profile`, `laplace`,
+    `sample`, `sbc`, `models`, `report`).
+
+    With `command`, only that subcommand gets its arguments (the others stay listed by `--help`):
+    the choices and defaults of the inference commands come from modules that import numpyro,
+    scipy and the optimisers, which `evaluate` never needs (a repeated `evaluate` found in the
+    compile cache is otherwise mostly imports).
+    """
     parser = argparse.ArgumentParser(
         prog="jakinfer",
         description="Bayesian inference for JAK-STAT ODE models (PEtab problems).",
@@ -101,62 +119,88 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--verbose", action="store_true",
                         help="also show third-party warnings and compiler messages (hidden by default)")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    fillers = {"evaluate": _evaluate_arguments, "optimize": _optimize_arguments, "profile": _profile_arguments,
+               "laplace": _laplace_arguments, "sample": _sample_arguments, "sbc": _sbc_arguments,
+               "models": lambda sub: None, "report": _report_arguments, "whatif": _whatif_arguments}
+    for name, summary in _COMMANDS.items():
+        sub = commands.add_parser(name, help=summary)
+        if command is None or command == name:
+            fillers[name](sub)
+        # `jakinfer COMMAND ... --verbose` works too
+        sub.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    return parser
 
-    def add_problem_arguments(sub: argparse.ArgumentParser) -> None:
-        sub.add_argument("problem", metavar="PROBLEM",
-                         help="PEtab YAML file, a name of `jakinfer models` (boehm2014, swameye2003, ...), "
-                              "pathway:CYTOKINE[:KEY=VALUE,...], or a Python file defining problem() or network()")
-        sub.add_argument("--data", metavar="CSV", default=None,
-                         help="tidy measurement CSV (observable, time, value[, condition, sigma, replicate]) for "
-                              "a built-in model, a pathway or a Python network")
-        sub.add_argument("--conditions", metavar="CSV", default=None,
-                         help="tidy conditions CSV (condition + one column per quantity a condition sets)")
-        sub.add_argument("--rtol", type=_positive_float, default=None, help="ODE solver relative tolerance")
-        sub.add_argument("--atol", type=_positive_float, default=None, help="ODE solver absolute tolerance")
-        sub.add_argument("--max-steps", type=_count(1), default=None, help="ODE solver step budget per solve")
-        sub.add_argument("--dtmin", type=_positive_float, default=None,
-                         help="smallest ODE step size; a solve needing a smaller one fails")
-        sub.add_argument("--no-cache", action="store_true",
-                         help="compile afresh and keep nothing (default: compiled programs are kept in "
-                              "JAKINFER_CACHE_DIR, else ~/.cache/jakinfer; JAKINFER_NO_CACHE=1 as this flag)")
 
-    def add_nuts_arguments(sub: argparse.ArgumentParser, defaults: NutsConfig) -> None:
-        sub.add_argument("--chains", type=_count(1), default=defaults.chains)
-        sub.add_argument("--warmup", type=_count(0), default=defaults.warmup)
-        sub.add_argument("--draws", type=_count(1), default=defaults.draws)
-        sub.add_argument("--seed", type=_count(0, 2**63 - 1), default=defaults.seed)
-        sub.add_argument("--chain-method", choices=CHAIN_METHODS, default=defaults.chain_method)
-        sub.add_argument("--init", choices=INIT_STRATEGIES, default=defaults.init,
-                         help="where chains start (default: nominal values clipped into the bounds)")
-        sub.add_argument("--dense-mass", action="store_true", help="adapt a dense mass matrix")
-        sub.add_argument("--bound-transform", choices=BOUND_TRANSFORMS, default=defaults.bound_transform,
-                         help="map from the real line onto the parameter bounds that NUTS moves through "
-                              "(probit: a uniform prior becomes a standard normal; logistic: numpyro's and "
-                              "Stan's default)")
-        sub.add_argument("--target-accept", type=float, default=defaults.target_accept,
-                         help="target acceptance probability of the step-size adaptation, in (0, 1)")
-        sub.add_argument("--max-tree-depth", type=_count(1, 30), default=defaults.max_tree_depth)
-        sub.add_argument("--chunk-size", type=_count(1), default=defaults.chunk_size,
-                         help="iterations between checkpoints (does not change the draws)")
-        sub.add_argument("--no-progress", action="store_true", help="no progress output")
-        sub.add_argument("--force", action="store_true",
-                         help="replace the output directory even if it holds a different run")
+def _problem_arguments(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("problem", metavar="PROBLEM",
+                     help="PEtab YAML file, a name of `jakinfer models` (boehm2014, swameye2003, ...), "
+                          "pathway:CYTOKINE[:KEY=VALUE,...], or a Python file defining problem() or network()")
+    sub.add_argument("--data", metavar="CSV", default=None,
+                     help="tidy measurement CSV (observable, time, value[, condition, sigma, replicate]) for "
+                          "a built-in model, a pathway or a Python network")
+    sub.add_argument("--conditions", metavar="CSV", default=None,
+                     help="tidy conditions CSV (condition + one column per quantity a condition sets)")
+    sub.add_argument("--rtol", type=_positive_float, default=None, help="ODE solver relative tolerance")
+    sub.add_argument("--atol", type=_positive_float, default=None, help="ODE solver absolute tolerance")
+    sub.add_argument("--max-steps", type=_count(1), default=None, help="ODE solver step budget per solve")
+    sub.add_argument("--dtmin", type=_positive_float, default=None,
+                     help="smallest ODE step size; a solve needing a smaller one fails")
+    sub.add_argument("--no-cache", action="store_true",
+                     help="compile afresh and keep nothing (default: compiled programs are kept in "
+                          "JAKINFER_CACHE_DIR, else ~/.cache/jakinfer; JAKINFER_NO_CACHE=1 as this flag)")
 
-    evaluate = commands.add_parser("evaluate", help="negative log-likelihood and chi² at the nominal parameters")
-    add_problem_arguments(evaluate)
-    evaluate.add_argument("--json", action="store_true", help="print one JSON object")
 
-    def add_stage_arguments(sub: argparse.ArgumentParser, resumable: bool = True) -> None:
-        sub.add_argument("--out", required=True, metavar="RUN_DIR",
-                         help="output run directory" + (" (an interrupted run resumes from its checkpoint)"
-                                                        if resumable else ""))
-        sub.add_argument("--force", action="store_true",
-                         help="replace this command's results (or a run directory of another problem)")
+def _nuts_arguments(sub: argparse.ArgumentParser, defaults) -> None:
+    from jakinfer.infer.bounded import BOUND_TRANSFORMS
+    from jakinfer.infer.initial_metric import INITIAL_METRICS
+    from jakinfer.infer.nuts import CHAIN_METHODS, INIT_STRATEGIES
 
-    optimize = commands.add_parser("optimize", help="multistart MAP / maximum-likelihood optimisation "
-                                                    "(checkpointed batches, waterfall plot)")
-    add_problem_arguments(optimize)
-    add_stage_arguments(optimize)
+    sub.add_argument("--chains", type=_count(1), default=defaults.chains)
+    sub.add_argument("--warmup", type=_count(0), default=defaults.warmup)
+    sub.add_argument("--draws", type=_count(1), default=defaults.draws)
+    sub.add_argument("--seed", type=_count(0, 2**63 - 1), default=defaults.seed)
+    sub.add_argument("--chain-method", choices=CHAIN_METHODS, default=defaults.chain_method)
+    sub.add_argument("--init", choices=INIT_STRATEGIES, default=defaults.init,
+                     help="where chains start (default: nominal values clipped into the bounds)")
+    sub.add_argument("--dense-mass", action="store_true", help="adapt a dense mass matrix")
+    sub.add_argument("--initial-metric", choices=INITIAL_METRICS, default=defaults.initial_metric,
+                     help="inverse mass matrix warmup starts from (fisher: the inverse Fisher information "
+                          "at the start; identity: numpyro's and Stan's default; auto: fisher with "
+                          "--dense-mass, else identity)")
+    sub.add_argument("--bound-transform", choices=BOUND_TRANSFORMS, default=defaults.bound_transform,
+                     help="map from the real line onto the parameter bounds that NUTS moves through "
+                          "(probit: a uniform prior becomes a standard normal; logistic: numpyro's and "
+                          "Stan's default)")
+    sub.add_argument("--target-accept", type=float, default=defaults.target_accept,
+                     help="target acceptance probability of the step-size adaptation, in (0, 1)")
+    sub.add_argument("--max-tree-depth", type=_count(1, 30), default=defaults.max_tree_depth)
+    sub.add_argument("--chunk-size", type=_count(1), default=defaults.chunk_size,
+                     help="iterations between checkpoints (does not change the draws)")
+    sub.add_argument("--no-progress", action="store_true", help="no progress output")
+    sub.add_argument("--force", action="store_true",
+                     help="replace the output directory even if it holds a different run")
+
+
+def _stage_arguments(sub: argparse.ArgumentParser, resumable: bool = True) -> None:
+    sub.add_argument("--out", required=True, metavar="RUN_DIR",
+                     help="output run directory" + (" (an interrupted run resumes from its checkpoint)"
+                                                    if resumable else ""))
+    sub.add_argument("--force", action="store_true",
+                     help="replace this command's results (or a run directory of another problem)")
+
+
+def _evaluate_arguments(sub: argparse.ArgumentParser) -> None:
+    _problem_arguments(sub)
+    sub.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def _optimize_arguments(optimize: argparse.ArgumentParser) -> None:
+    from jakinfer.infer.bound_flips import DEFAULT_BOUND_FLIPS
+    from jakinfer.infer.optimize import NOISE_HANDLING
+    from jakinfer.rundir.optimize import OBJECTIVES, OPTIMIZERS
+
+    _problem_arguments(optimize)
+    _stage_arguments(optimize)
     optimize.add_argument("--starts", type=_count(1), default=100, help="number of Latin-hypercube starts")
     optimize.add_argument("--seed", type=_count(0, 2**63 - 1), default=0, help="seed of the start design")
     optimize.add_argument("--method", choices=sorted(OPTIMIZERS), default="fisher",
@@ -176,11 +220,14 @@ def build_parser() -> argparse.ArgumentParser:
                                f"{DEFAULT_BOUND_FLIPS.rounds}; 0: plain local runs)")
     optimize.add_argument("--no-progress", action="store_true", help="no progress output")
 
+
+def _profile_arguments(profile: argparse.ArgumentParser) -> None:
+    from jakinfer.infer.profile import ProfileConfig
+    from jakinfer.rundir.optimize import OPTIMIZERS
+
     profile_defaults = ProfileConfig()
-    profile = commands.add_parser("profile", help="profile likelihoods from the optimum of `jakinfer optimize` "
-                                                  "(one checkpoint record per parameter)")
-    add_problem_arguments(profile)
-    add_stage_arguments(profile)
+    _problem_arguments(profile)
+    _stage_arguments(profile)
     profile.add_argument("--from", dest="source", metavar="RUN_DIR", default=None,
                          help="run directory holding the multistart optimum (default: --out)")
     profile.add_argument("--parameters", nargs="+", metavar="ID", default=None,
@@ -197,27 +244,36 @@ def build_parser() -> argparse.ArgumentParser:
                          help="a fixed step (estimation scale) instead of the adaptive one")
     profile.add_argument("--no-progress", action="store_true", help="no progress output")
 
-    laplace = commands.add_parser("laplace", help="Laplace approximation at the optimum of `jakinfer optimize`")
-    add_problem_arguments(laplace)
-    add_stage_arguments(laplace, resumable=False)
+
+def _laplace_arguments(laplace: argparse.ArgumentParser) -> None:
+    from jakinfer.rundir.laplace import HESSIAN_METHODS
+
+    _problem_arguments(laplace)
+    _stage_arguments(laplace, resumable=False)
     laplace.add_argument("--from", dest="source", metavar="RUN_DIR", default=None,
                          help="run directory holding the multistart optimum (default: --out)")
     laplace.add_argument("--hessian", choices=HESSIAN_METHODS, default="exact",
                          help="exact: forward-over-forward AD (default); central: central differences of "
                               "the exact gradient")
 
-    sample = commands.add_parser("sample", help="sample the posterior with NUTS and write a run directory")
-    add_problem_arguments(sample)
+
+def _sample_arguments(sample: argparse.ArgumentParser) -> None:
+    from jakinfer.infer.nuts import NutsConfig
+
+    _problem_arguments(sample)
     sample.add_argument("--out", required=True, metavar="RUN_DIR",
                         help="output directory (an interrupted run resumes from its checkpoint)")
-    add_nuts_arguments(sample, defaults)
+    _nuts_arguments(sample, NutsConfig())
 
-    sbc = commands.add_parser("sbc", help="simulation-based calibration of the NUTS posterior")
-    add_problem_arguments(sbc)
+
+def _sbc_arguments(sbc: argparse.ArgumentParser) -> None:
+    from jakinfer.infer.sbc import SbcConfig
+
+    _problem_arguments(sbc)
     sbc.add_argument("--out", required=True, metavar="SBC_DIR",
                      help="output directory (an interrupted study resumes from its checkpoint)")
     sbc_defaults = SbcConfig()
-    add_nuts_arguments(sbc, sbc_defaults.nuts)
+    _nuts_arguments(sbc, sbc_defaults.nuts)
     sbc.add_argument("--replicates", type=_count(1), default=sbc_defaults.replicates)
     sbc.add_argument("--thin", type=_count(1), default=sbc_defaults.thin,
                      help="rank the truth among every THIN-th draw")
@@ -228,13 +284,31 @@ def build_parser() -> argparse.ArgumentParser:
                             "replicates in this process")
     where.add_argument("--scheduler", metavar="ADDRESS", default=None,
                        help="address of a running Dask scheduler (tcp://host:port)")
-    commands.add_parser("models", help="list the named problems and models a PROBLEM argument can be")
-    report = commands.add_parser("report", help="write a self-contained HTML report of a run directory")
+
+
+def _whatif_arguments(whatif: argparse.ArgumentParser) -> None:
+    from jakinfer.model.daily_inhibition import CONCENTRATION_BASES, DEFAULT_REGIMENS
+
+    whatif.add_argument("--regimen", action="append", metavar="DRUG:DOSE_MG:FREQ[:FORMULATION]", default=None,
+                        help="a dosing regimen, e.g. tofacitinib:5:BID or upadacitinib:15:QD:ER (repeatable; "
+                             f"default: {' '.join(DEFAULT_REGIMENS)})")
+    whatif.add_argument("--ic50", type=_positive_float, default=None, metavar="NM",
+                        help="an IC50 in nM to use for every regimen instead of the catalogued cellular ones")
+    whatif.add_argument("--basis", choices=CONCENTRATION_BASES, default="unbound",
+                        help="plasma concentration --ic50 is compared with (default unbound; catalogued "
+                             "potencies: total for whole blood, unbound otherwise)")
+    whatif.add_argument("--hill", type=_positive_float, default=1.0, help="Hill coefficient with --ic50")
+    whatif.add_argument("--cytokine", default=None, help="only catalogued potencies of this cytokine (IL-6, ...)")
+    whatif.add_argument("--readout", default=None, help="only catalogued potencies of this readout (pSTAT1, ...)")
+    whatif.add_argument("--matrix", default=None, help="only catalogued potencies in this matrix (whole blood, PBMC)")
+    whatif.add_argument("--json", action="store_true", help="print one JSON object")
+    whatif.add_argument("--out", default=None, metavar="DIR",
+                        help="also write whatif.json, whatif.csv, whatif.txt and the figures here")
+
+
+def _report_arguments(report: argparse.ArgumentParser) -> None:
     report.add_argument("run_dir", metavar="RUN_DIR", help="a run directory written by `jakinfer sample`")
     report.add_argument("--out", default=None, metavar="HTML", help="output file (default RUN_DIR/report.html)")
-    for sub in commands.choices.values():  # `jakinfer COMMAND ... --verbose` works too
-        sub.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
-    return parser
 
 
 def _load_problem(args: argparse.Namespace, path=None):
@@ -297,12 +371,32 @@ def _evaluate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _whatif(args: argparse.Namespace, argv: list[str]) -> int:
+    from jakinfer.model.daily_inhibition import DEFAULT_REGIMENS, what_if
+    from jakinfer.model.dosing import parse_regimen
+    from jakinfer.rundir.whatif import whatif_table, write_whatif
+
+    regimens = [parse_regimen(text) for text in (args.regimen or DEFAULT_REGIMENS)]
+    results, notes = what_if(regimens, ic50_nM=args.ic50, basis=args.basis, hill=args.hill,
+                             cytokine=args.cytokine, readout=args.readout, matrix=args.matrix)
+    if args.out is not None:
+        write_whatif(args.out, results, notes, ["jakinfer", *argv])
+    if args.json:
+        print(json.dumps({"results": [r.to_dict() for r in results], "notes": notes}))
+    else:
+        print(whatif_table(results))
+        for note in notes:
+            print(f"note: {note}")
+    return EXIT_OK
+
+
 def _nuts_config(args: argparse.Namespace):
     from jakinfer.infer.nuts import NutsConfig
 
     return NutsConfig(
         chains=args.chains, warmup=args.warmup, draws=args.draws, seed=args.seed,
         target_accept=args.target_accept, max_tree_depth=args.max_tree_depth, dense_mass=args.dense_mass,
+        initial_metric=args.initial_metric,
         chain_method=args.chain_method, init=args.init, progress_bar=not args.no_progress,
         chunk_size=args.chunk_size, bound_transform=args.bound_transform,
     )
@@ -484,7 +578,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as error:
         print(f"jakinfer: error: {error}", file=sys.stderr)
         return EXIT_INPUT_ERROR
-    parser = build_parser()
+    parser = build_parser(command_of(argv))
     try:
         args = parser.parse_args(argv)
     except SystemExit as exit_:
@@ -515,6 +609,8 @@ def _run(args: argparse.Namespace, argv: list[str]) -> int:
             return _report(args)
         if args.command == "models":
             return _models()
+        if args.command == "whatif":
+            return _whatif(args, argv)
         if args.command == "sbc":
             return _sbc(args, argv)
         if args.command in _STAGES:

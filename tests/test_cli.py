@@ -11,7 +11,7 @@ import pytest
 from helpers.decay_problem import write_decay_problem
 
 from jakinfer.analysis.posterior import load_inference_data
-from jakinfer.cli import EXIT_INPUT_ERROR, EXIT_SIMULATION_FAILED, main
+from jakinfer.cli import EXIT_INPUT_ERROR, EXIT_OK, EXIT_SIMULATION_FAILED, main
 from jakinfer.rundir.sample import RUN_FILES
 
 BOEHM_NLLH = 138.22199693517703  # published value at the nominal parameters
@@ -162,18 +162,28 @@ def test_the_readme_own_data_example_runs(tmp_path):
         0.5 * result["chi2"] + 6 * math.log(math.sqrt(2 * math.pi) * 0.05), rel=1e-10)
 
 
-def test_a_zero_noise_sd_names_its_rows_and_their_source(capsys, tmp_path):
+def _write_zero_noise_problem(directory):
     from helpers.petab_factory import SbmlModel, measurement, observable, parameter, write_petab
 
     model = (SbmlModel().compartment("c", 1.0).species("A", "c", concentration=1.0).parameter("kf", 1.0)
              .reaction("R", {"A": 1}, {}, "c * kf * A"))
-    yaml_path = write_petab(
-        tmp_path, model, parameters=[parameter("kf", 0.5, scale="log10")],
+    return write_petab(
+        directory, model, parameters=[parameter("kf", 0.5, scale="log10")],
         observables=[observable("obs_a", "A", "noiseParameter1_obs_a")],
         conditions=[{"conditionId": "c0"}],
         measurements=[measurement("obs_a", "c0", 0.5, 0.6, noise_parameters="0.1"),
                       measurement("obs_a", "c0", 1.0, 0.4, noise_parameters="0")])
-    assert main(["evaluate", str(yaml_path)]) == EXIT_INPUT_ERROR
+
+
+@pytest.mark.parametrize("command", [
+    ["evaluate"],
+    ["optimize", "--starts", "2", "--batch-size", "2"],
+    ["sample", "--chains", "1", "--warmup", "2", "--draws", "2", "--no-progress"],
+])
+def test_a_zero_noise_sd_names_its_rows_and_their_source(capsys, tmp_path, command):
+    yaml_path = _write_zero_noise_problem(tmp_path / "problem")
+    out = ["--out", str(tmp_path / "run")] if command[0] != "evaluate" else []
+    assert main([command[0], str(yaml_path), *command[1:], *out]) == EXIT_INPUT_ERROR
     err = capsys.readouterr().err
     assert "1 measurement(s) have a noise standard deviation that is not > 0" in err
     assert "measurements.tsv, row 3: observable 'obs_a', sd = 0" in err
@@ -222,3 +232,39 @@ def test_native_log_lines_are_dropped_and_everything_else_passes_at_once():
     assert rest == b""
     assert os.read(read_end, 4096) == b"jakinfer: warning: kept\n\rNUTS:  10%|#\rNUTS:  20%|##\n"
     os.close(read_end)
+
+
+def test_whatif_prints_catalogued_pathways_and_says_which_drugs_lack_them(capsys):
+    assert main(["whatif"]) == EXIT_OK
+    out = capsys.readouterr().out
+    assert "tofacitinib 5 mg BID" in out and "JAK1/JAK3 (assay not stated)" in out
+    assert "note: baricitinib 4 mg QD: no catalogued cellular IC50 of baricitinib; give one with --ic50" in out
+
+
+def test_whatif_with_an_ic50_writes_its_numbers_and_figures(capsys, tmp_path):
+    from jakinfer.model.daily_inhibition import daily_inhibition
+    from jakinfer.model.dosing import dosing_regimen
+
+    assert main(["whatif", "--regimen", "tofacitinib:5:BID", "--regimen", "upadacitinib:15:QD:ER", "--ic50", "30",
+                 "--basis", "total", "--json", "--out", str(tmp_path / "w")]) == EXIT_OK
+    printed = json.loads(capsys.readouterr().out)
+    expected = daily_inhibition(dosing_regimen("upadacitinib", 15.0, "QD", "ER"), 30.0, basis="total")
+    assert printed["results"][1]["average_percent"] == pytest.approx(expected.average_percent, rel=1e-12)
+    assert printed["results"][1]["hours_above_ic50"] == pytest.approx(expected.hours_above_ic50, rel=1e-12)
+    written = json.loads((tmp_path / "w" / "whatif.json").read_text())
+    assert written["results"] == printed["results"]
+    for name in ("whatif.csv", "whatif.txt", "inhibition_curves.png", "inhibition_heat_map.pdf"):
+        assert (tmp_path / "w" / name).stat().st_size > 0
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["--regimen", "tofacitinib:5"], "is not DRUG:DOSE_MG:FREQUENCY"),
+    (["--regimen", "tofacitinib:five:BID"], "dose 'five' is not a number of mg"),
+    (["--regimen", "tofacitinib:5:TID"], "frequency 'TID' is not one of"),
+    (["--regimen", "aspirin:5:QD"], "aspirin"),
+    (["--regimen", "upadacitinib:15:QD:ER", "--ic50", "30"], "fraction_unbound"),
+    (["--ic50", "-3"], "is not a positive number"),
+])
+def test_whatif_bad_input_is_named(capsys, argv, message):
+    assert main(["whatif", *argv]) == EXIT_INPUT_ERROR
+    assert message in capsys.readouterr().err

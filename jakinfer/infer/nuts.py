@@ -18,6 +18,9 @@ problem.log_likelihood(theta)` when `data` is the problem's own measurements.
 
 The sampler is numpyro's NUTS transition kernel (`numpyro.infer.hmc.hmc`:
 windowed step-size and mass-matrix adaptation, multinomial tree building),
+with warmup of a dense mass matrix starting from the inverse Fisher information at
+each chain's start instead of the identity (`NutsConfig.initial_metric`,
+`jakinfer.infer.initial_metric`),
 driven by two pure functions of `NutsSampler`, each compiled once:
 
     init(positions, keys, data) -> state            one `HMCState` per chain (batched)
@@ -40,7 +43,8 @@ many data sets (simulation-based calibration, `jakinfer.infer.sbc`).
 Solver failures inside trajectories: NUTS treats a failed solve (log density
 `-inf`) as a divergent, rejected proposal, so the accepted draws never show it.
 The likelihood therefore reports each evaluation whose solve failed to a
-`FailureMonitor` (a host callback, `jax.debug.callback`); `sample_posterior`
+`FailureMonitor` (a host callback, `jax.debug.callback`, reached only when some
+solve failed, also with vectorized chains: `failure_reporter`); `sample_posterior`
 counts them per phase (`init`, `warmup`, `sampling`) and reason in
 `NutsSamples.failures`.
 
@@ -75,6 +79,13 @@ from numpyro.infer.util import initialize_model, potential_energy
 from jakinfer.errors import InputError, SimulationError
 from jakinfer.fingerprint import problem_fingerprint
 from jakinfer.infer.bounded import BOUND_TRANSFORMS, DEFAULT_BOUND_TRANSFORM, BoundTransform, bounded_uniform
+from jakinfer.infer.initial_metric import (
+    INITIAL_METRICS,
+    InitialMetric,
+    fisher_inverse_metric,
+    uses_fisher_start,
+)
+from jakinfer.noise_check import nonpositive_noise_message
 from jakinfer.problem import Problem, forward_value_and_grad
 from jakinfer.simulate import SolveStatus
 
@@ -117,6 +128,11 @@ class NutsConfig:
         target_accept: target mean acceptance probability of the step-size adaptation, in (0, 1).
         max_tree_depth: largest tree depth (at most `2**max_tree_depth - 1` leapfrog steps).
         dense_mass: adapt a dense (instead of diagonal) mass matrix.
+        initial_metric: the inverse mass matrix warmup starts from: `fisher` (the
+            inverse Fisher information at each chain's start, in the unconstrained
+            coordinates; `jakinfer.infer.initial_metric`), `identity` (numpyro's
+            and Stan's default) or `auto` (`fisher` with `dense_mass`, else
+            `identity`). Adaptation refines either from the draws.
         chain_method: `vectorized` (one `vmap` over chains, one compile), `sequential`
             (one chain after the other), or `parallel` (one device per chain;
             falls back to sequential, with a warning, when there are fewer
@@ -150,6 +166,7 @@ class NutsConfig:
     target_accept: float = 0.8
     max_tree_depth: int = 10
     dense_mass: bool = False
+    initial_metric: InitialMetric = "auto"
     chain_method: ChainMethod = "vectorized"
     init: InitStrategy = "nominal"
     init_theta: tuple[float, ...] | None = None
@@ -185,6 +202,9 @@ class NutsConfig:
         if self.bound_transform not in BOUND_TRANSFORMS:
             raise InputError(f"NUTS setting bound_transform must be one of {BOUND_TRANSFORMS}, "
                              f"got {self.bound_transform!r}")
+        if self.initial_metric not in INITIAL_METRICS:
+            raise InputError(f"NUTS setting initial_metric must be one of {INITIAL_METRICS}, "
+                             f"got {self.initial_metric!r}")
         if self.init not in INIT_STRATEGIES:
             raise InputError(f"NUTS setting init must be one of {INIT_STRATEGIES}, got {self.init!r}")
         if self.init_theta is not None:
@@ -204,7 +224,7 @@ class NutsConfig:
     def kernel_settings(self) -> tuple:
         """The settings a compiled `NutsSampler` depends on (not the seed, nor the start)."""
         return (self.chains, self.warmup, self.target_accept, self.max_tree_depth, self.dense_mass,
-                self.chain_method, self.chunk_size, self.bound_transform)
+                self.initial_metric, self.chain_method, self.chunk_size, self.bound_transform)
 
 
 @dataclass(frozen=True)
@@ -283,6 +303,32 @@ class FailureMonitor:
         return counts
 
 
+def failure_reporter(monitor: FailureMonitor) -> Callable:
+    """A traceable `status -> 0` that hands `status` `(..., n_m)` to `monitor.record` when some entry failed.
+
+    The host callback sits behind one `lax.cond` on "any entry failed". Under
+    `vmap` (vectorized chains) a plain `cond` with a batched predicate becomes a
+    `select` that runs both branches, i.e. a host round trip per evaluation; the
+    batching rule here keeps one unbatched predicate over the whole batch, so an
+    evaluation without failures never leaves the device.
+    """
+
+    def fire(status):
+        jax.lax.cond(jnp.any(status != SolveStatus.OK),
+                     lambda s: jax.debug.callback(monitor.record, s), lambda s: None, status)
+        return jnp.zeros((), jnp.int32)
+
+    @jax.custom_batching.custom_vmap
+    def report(status):
+        return fire(status)
+
+    @report.def_vmap
+    def batched(axis_size, in_batched, status):
+        return fire(status), False
+
+    return report
+
+
 def add_failures(total: dict[str, int], more: Mapping[str, int]) -> dict[str, int]:
     """The sum of two failure counts (see `NutsSamples.failures`)."""
     merged = collections.Counter(total)
@@ -317,12 +363,12 @@ def data_log_likelihood(problem: Problem, monitor: FailureMonitor | None = None)
     functions (`init`, `advance`) evaluate the density.
     """
 
+    report = None if monitor is None else failure_reporter(monitor)
+
     def value(theta, values):
         evaluation = problem.evaluate_measurements(theta, values)
-        if monitor is not None:
-            status = evaluation.status
-            jax.lax.cond(jnp.any(status != SolveStatus.OK),
-                         lambda s: jax.debug.callback(monitor.record, s), lambda s: None, status)
+        if report is not None:
+            report(evaluation.status)
         return jnp.sum(evaluation.log_likelihood)
 
     primal = jax.jit(value)
@@ -430,9 +476,13 @@ class NutsSampler:
         )
         chunk = config.chunk_size
 
+        start_metric = (fisher_inverse_metric(problem, self._transform, config.dense_mass)
+                        if uses_fisher_start(config.initial_metric, config.dense_mass) else None)
+
         def init_one(position, key, data):
             return init_kernel(
-                {"theta": position}, config.warmup, step_size=1.0, inverse_mass_matrix=None,
+                {"theta": position}, config.warmup, step_size=1.0,
+                inverse_mass_matrix=None if start_metric is None else start_metric(position),
                 adapt_step_size=True, adapt_mass_matrix=True,
                 dense_mass=[("theta",)] if config.dense_mass else [],
                 target_accept_prob=config.target_accept, num_steps=None, trajectory_length=None,
@@ -624,7 +674,8 @@ def sample_posterior(
 
     Raises:
         InputError: bounds not finite, a bad `init_theta`, a sampler built for
-            other settings, or a checkpoint that does not fit this sampler.
+            other settings, a checkpoint that does not fit this sampler, or
+            measurement rows whose noise sd is not > 0 at the start (named).
         SimulationError: no valid start (the solver fails at the initial values);
             the message names the failing experiments and reasons.
     """
@@ -643,7 +694,7 @@ def sample_posterior(
             sampler.monitor.take()
             state = sampler.init(sampler.initial_positions(config.seed, config), config.seed, data)
             if not np.all(np.isfinite(np.asarray(state.potential_energy))):
-                raise SimulationError(_invalid_start_message(problem, config))
+                _raise_for_invalid_start(problem, config)
             _count(failures, "init", sampler.monitor.take())
         plan = chunk_plan(config, warmup_done, draws_done)
         progress = _progress(config, warmup_done + draws_done)
@@ -781,6 +832,21 @@ def compile_timer() -> Iterator[Callable[[], float]]:
         yield lambda: total[0]
     finally:
         jax.monitoring.unregister_event_duration_listener(listener)
+
+
+def _raise_for_invalid_start(problem: Problem, config: NutsConfig) -> None:
+    """Raise the error that says why the log density is not finite at the chains' start.
+
+    Raises:
+        InputError: measurement rows whose noise sd is not > 0 there (named by file and row).
+        SimulationError: otherwise (the solver's reasons per experiment).
+    """
+    theta = initial_theta(problem, config)
+    if theta is not None:
+        message = nonpositive_noise_message(problem, theta)
+        if message is not None:
+            raise InputError(f"NUTS cannot start: {message}")
+    raise SimulationError(_invalid_start_message(problem, config))
 
 
 def _invalid_start_message(problem: Problem, config: NutsConfig) -> str:

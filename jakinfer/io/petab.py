@@ -25,6 +25,7 @@ import sympy as sp
 import yaml
 
 from jakinfer.errors import InputError, UnsupportedFeatureError
+from jakinfer.io.petab_math import sympify_formula
 from jakinfer.io.sbml import read_sbml
 from jakinfer.io.tables import concat_tables, read_tsv
 from jakinfer.likelihood import DISTRIBUTIONS, TRANSFORMATIONS
@@ -183,10 +184,8 @@ def _where(table: pd.DataFrame, index: int, column: str | None = None) -> dict:
 def _parse_formula(text: str, table: pd.DataFrame, index: int, column: str, *,
                    known: set[str] = frozenset()) -> sp.Expr:
     """Parse a PEtab formula; `time` is the time symbol unless `known` has an id `time`."""
-    from petab.v1.math import sympify_petab
-
     try:
-        expression = sympify_petab(text)
+        expression = sympify_formula(text)
     except Exception as error:  # the ANTLR parser raises several types
         raise InputError(f"cannot parse formula {text!r}: {error}", **_where(table, index, column)) from None
     if not isinstance(expression, sp.Basic):

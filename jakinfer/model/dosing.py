@@ -104,3 +104,29 @@ def dosing_regimen(drug: str, dose_mg: float | None, frequency: str | float = "Q
         interval = float(frequency)
     label = f"{drug} {dose_mg:g} mg {frequency}" if dose_mg is not None else drug
     return Regimen(get_pk_model(drug).drug, dose_mg, interval, formulation, label, fraction_unbound)
+
+
+def parse_regimen(text: str) -> Regimen:
+    """A `Regimen` from `DRUG:DOSE_MG:FREQUENCY[:FORMULATION]` (e.g. `tofacitinib:5:BID`,
+    `upadacitinib:15:QD:ER`; FREQUENCY is QD, BID or an interval in hours).
+
+    Raises:
+        InputError: not of that form, a dose that is not a number > 0, or an unknown drug,
+            frequency or formulation.
+    """
+    parts = [part.strip() for part in str(text).split(":")]
+    if len(parts) not in (3, 4) or not all(parts):
+        raise InputError(f"regimen {text!r} is not DRUG:DOSE_MG:FREQUENCY[:FORMULATION] "
+                         "(e.g. tofacitinib:5:BID or upadacitinib:15:QD:ER)")
+    drug, dose_text, frequency = parts[:3]
+    try:
+        dose = float(dose_text)
+    except ValueError:
+        raise InputError(f"regimen {text!r}: dose {dose_text!r} is not a number of mg") from None
+    if frequency.upper() not in FREQUENCIES:
+        try:
+            frequency = float(frequency)
+        except ValueError:
+            raise InputError(f"regimen {text!r}: frequency {frequency!r} is not one of {sorted(FREQUENCIES)} "
+                             "nor an interval in hours") from None
+    return dosing_regimen(drug, dose, frequency, parts[3] if len(parts) == 4 else None)

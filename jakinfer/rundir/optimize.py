@@ -35,6 +35,7 @@ from jakinfer.infer.optimize import (
 from jakinfer.infer.optimizer import BatchResult
 from jakinfer.infer.scipy_lbfgsb import ScipyLBFGSB
 from jakinfer.infer.startpoints import LatinHypercube, StartSampler, sample_starts
+from jakinfer.noise_check import nonpositive_noise_message
 from jakinfer.problem import Problem
 from jakinfer.rundir.identity import prepare_run_directory
 from jakinfer.rundir.layout import OPTIMIZE, read_stage_record
@@ -181,8 +182,10 @@ def run_multistart_directory(
             batches (progress).
 
     Raises:
-        InputError: bad settings, or `out_dir` holds another problem's runs or a
-            multistart with other settings and `force` is false.
+        InputError: bad settings; `out_dir` holds another problem's runs or a
+            multistart with other settings and `force` is false; or every start
+            failed because measurement rows have a noise sd that is not > 0
+            (named; the failed starts stay in the checkpoint).
     """
     started = time.perf_counter()
     if isinstance(n_starts, bool) or int(n_starts) < 1:
@@ -211,6 +214,10 @@ def run_multistart_directory(
         records = list(store.records(tasks))
         batch = _batch_from_records(records)
         flips = _flip_metadata(records, bound_flips)
+    if not np.any(np.isfinite(batch.fval)) and not profiled_ids:
+        message = nonpositive_noise_message(problem, starts[0])
+        if message is not None:
+            raise InputError(f"every start of the multistart failed: {message}")
     compute_seconds = time.perf_counter() - started
     metadata = {
         "problem": problem.name, "source": str(problem.source), "seed": int(seed), "n_starts": int(n_starts),

@@ -58,6 +58,28 @@ def test_monitor_counts_each_failed_evaluation_under_jit_grad_and_vmap(zoo):
     assert monitor.take() == {}  # reset
 
 
+def test_vectorized_evaluations_without_failures_never_call_the_host(zoo):
+    """Under `vmap` a plain `lax.cond` on a batched predicate runs both branches (a host round
+    trip per evaluation); the reporter's batching rule keeps one predicate for the batch."""
+
+    class CountingMonitor(FailureMonitor):
+        calls = 0
+
+        def record(self, status) -> None:
+            CountingMonitor.calls += 1
+            super().record(status)
+
+    monitor = CountingMonitor()
+    likelihood = data_log_likelihood(zoo, monitor)
+    values = jnp.asarray(zoo.measurements.values)
+    gradient = jax.jit(jax.vmap(jax.value_and_grad(lambda theta: likelihood(theta, values))))
+    value, _ = gradient(jnp.log10(jnp.array([[0.2], [0.3], [0.4]])))
+    assert np.all(np.isfinite(np.asarray(value)))
+    assert monitor.take() == {} and CountingMonitor.calls == 0
+    gradient(jnp.log10(jnp.array([[0.3], [0.9], [0.4]])))
+    assert monitor.take()["evaluations"] == 1 and CountingMonitor.calls >= 1
+
+
 def test_a_run_reports_failures_seen_in_trajectories(zoo, tmp_path):
     config = NutsConfig(chains=1, warmup=100, draws=100, seed=1, progress_bar=False, chunk_size=50)
     run = run_sampling(zoo, config, tmp_path / "run")
