@@ -104,7 +104,7 @@ def command_of(argv: Sequence[str]) -> str | None:
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     """The argument parser of `jakinfer` (subcommands `evaluate`, `optimize`, `profile`, `laplace`,
-    `sample`, `sbc`, `models`, `report`).
+    `sample`, `sbc`, `models`, `report`, `whatif`).
 
     With `command`, only that subcommand gets its arguments (the others stay listed by `--help`):
     the choices and defaults of the inference commands come from modules that import numpyro,
@@ -342,11 +342,9 @@ def _evaluate(args: argparse.Namespace) -> int:
     run_seconds = time.perf_counter() - started - record.seconds
     nllh = -summary.log_likelihood
     if not math.isfinite(nllh):
-        from jakinfer.noise_check import nonpositive_noise_message
+        from jakinfer.noise_check import require_positive_noise
 
-        message = nonpositive_noise_message(problem, theta)
-        if message is not None:
-            raise InputError(message)
+        require_positive_noise(problem, theta)
         reasons = problem.failure_reasons(theta)
         detail = "; ".join(f"experiment {e}: {r}" for e, r in reasons.items()) or "non-finite likelihood"
         raise SimulationError(f"simulation failed at the nominal parameters: {detail}")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from jakinfer.errors import InputError
 from jakinfer.problem import Problem
 
 _SHOWN_ROWS = 5
@@ -42,3 +43,16 @@ def nonpositive_noise_message(problem: Problem, theta: np.ndarray) -> str | None
     return (f"{bad.size} measurement(s) have a noise standard deviation that is not > 0 at these "
             f"parameters: {'; '.join(parts)}{more}; give each row an sd > 0 (its noiseParameters, or the "
             "parameters of the noise formula)")
+
+
+def require_positive_noise(problem: Problem, theta: np.ndarray, context: str = "") -> None:
+    """Raise `InputError` with `nonpositive_noise_message` (prefixed by `context`) when some
+    measurement's noise sd is not > 0 at `theta`; do nothing otherwise.
+
+    Args:
+        theta: `(n_theta,)` on the estimation scale.
+        context: what could not be done, e.g. `"NUTS cannot start: "`.
+    """
+    message = nonpositive_noise_message(problem, theta)
+    if message is not None:
+        raise InputError(context + message)

@@ -85,7 +85,7 @@ from jakinfer.infer.initial_metric import (
     fisher_inverse_metric,
     uses_fisher_start,
 )
-from jakinfer.noise_check import nonpositive_noise_message
+from jakinfer.noise_check import require_positive_noise
 from jakinfer.problem import Problem, forward_value_and_grad
 from jakinfer.simulate import SolveStatus
 
@@ -843,9 +843,7 @@ def _raise_for_invalid_start(problem: Problem, config: NutsConfig) -> None:
     """
     theta = initial_theta(problem, config)
     if theta is not None:
-        message = nonpositive_noise_message(problem, theta)
-        if message is not None:
-            raise InputError(f"NUTS cannot start: {message}")
+        require_positive_noise(problem, theta, "NUTS cannot start: ")
     raise SimulationError(_invalid_start_message(problem, config))
 
 

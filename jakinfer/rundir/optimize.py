@@ -35,7 +35,7 @@ from jakinfer.infer.optimize import (
 from jakinfer.infer.optimizer import BatchResult
 from jakinfer.infer.scipy_lbfgsb import ScipyLBFGSB
 from jakinfer.infer.startpoints import LatinHypercube, StartSampler, sample_starts
-from jakinfer.noise_check import nonpositive_noise_message
+from jakinfer.noise_check import require_positive_noise
 from jakinfer.problem import Problem
 from jakinfer.rundir.identity import prepare_run_directory
 from jakinfer.rundir.layout import OPTIMIZE, read_stage_record
@@ -215,9 +215,7 @@ def run_multistart_directory(
         batch = _batch_from_records(records)
         flips = _flip_metadata(records, bound_flips)
     if not np.any(np.isfinite(batch.fval)) and not profiled_ids:
-        message = nonpositive_noise_message(problem, starts[0])
-        if message is not None:
-            raise InputError(f"every start of the multistart failed: {message}")
+        require_positive_noise(problem, starts[0], "every start of the multistart failed: ")
     compute_seconds = time.perf_counter() - started
     metadata = {
         "problem": problem.name, "source": str(problem.source), "seed": int(seed), "n_starts": int(n_starts),
