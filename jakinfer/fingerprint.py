@@ -45,10 +45,18 @@ def problem_digest(problem: Problem) -> str:
     add(e.ids, np.asarray(e.model_parameters.index), np.asarray(e.model_parameters.constant, dtype=float),
         np.asarray(e.initial_overrides.index), np.asarray(e.initial_overrides.constant, dtype=float),
         np.asarray(e.override_mask), np.asarray(e.preequilibration_index), np.asarray(e.save_times, dtype=float))
+    if e.periods is not None:  # PEtab v2 experiments (v1 digests stay as they were)
+        periods = e.periods
+        add(np.asarray(periods.start_times, dtype=float), np.asarray(periods.preequilibration),
+            np.asarray(periods.parameter_targets), np.asarray(periods.state_targets),
+            tuple(str(a) for a in periods.parameter_assignments), tuple(str(a) for a in periods.state_assignments))
     space = problem.parameters
     add(space.ids, space.scales, np.asarray(space.lower, dtype=float), np.asarray(space.upper, dtype=float),
         tuple(None if prior is None else (prior.kind, prior.a, prior.b) for prior in space.priors),
         problem.table_ids, np.asarray(problem.table_values, dtype=float), np.asarray(problem.estimated_index))
+    truncated = tuple(prior.log_mass for prior in space.priors if prior is not None and prior.log_mass != 0.0)
+    if truncated:  # PEtab v2 priors truncated to the bounds
+        add(truncated)
     return digest.hexdigest()
 
 

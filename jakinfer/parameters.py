@@ -27,8 +27,15 @@ PriorType = Literal[
     "parameterScaleUniform",
     "parameterScaleNormal",
     "parameterScaleLaplace",
+    "cauchy",
+    "chisquare",
+    "exponential",
+    "gamma",
+    "logUniform",
+    "rayleigh",
 ]
-PRIOR_TYPES: tuple[str, ...] = PriorType.__args__  # type: ignore[attr-defined]
+PRIOR_TYPES: tuple[str, ...] = PriorType.__args__[:8]  # type: ignore[attr-defined]
+"""The PEtab v1 `objectivePriorType`s."""
 
 _SCALE_CODE = {"lin": 0, "log": 1, "log10": 2}
 _LN10 = math.log(10.0)
@@ -57,18 +64,55 @@ def to_scale(values, scale: Scale) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Prior:
-    """A prior of one parameter, PEtab v1 `objectivePriorType` semantics.
+    """A prior of one parameter, PEtab v1 `objectivePriorType` semantics, and the
+    PEtab v2 `priorDistribution`s.
 
-    `uniform`/`normal`/`laplace`/`logNormal`/`logLaplace` are densities of the
-    linear-scale value; the `parameterScale*` types are densities of the value on
-    the estimation scale. `log_density` always returns the density of the value on
-    the estimation scale (the Jacobian of the scale change included), so that the
-    posterior over `theta` is the correct transformed density.
+    `uniform`/`normal`/`laplace`/`logNormal`/`logLaplace` and the v2 kinds are
+    densities of the linear-scale value; the `parameterScale*` types are densities
+    of the value on the estimation scale. `ParameterSpace.log_prior` returns the
+    density of the value on the estimation scale (the Jacobian of the scale change
+    included), so that the posterior over `theta` is the correct transformed density.
+
+    Parameters `(a, b)`: uniform and logUniform: bounds; normal, laplace, cauchy:
+    location, scale; logNormal, logLaplace: location and scale of `ln x`; gamma:
+    shape, scale; one-parameter kinds (`b` unused, NaN): chisquare: degrees of
+    freedom; exponential: scale; rayleigh: scale.
+
+    Attributes:
+        log_mass: log of the prior's probability inside the parameter's bounds,
+            subtracted from its log density (PEtab v2 truncates every prior to the
+            bounds); 0 for no truncation (PEtab v1).
     """
 
     kind: str
     a: float
-    b: float
+    b: float = math.nan
+    log_mass: float = 0.0
+
+    def linear_distribution(self):
+        """The frozen `scipy.stats` distribution of the value the prior is a density
+        of (linear value; the estimation-scale value for `parameterScale*` kinds)."""
+        from scipy import stats
+
+        a, b = self.a, self.b
+        kind = self.kind.removeprefix("parameterScale")
+        kind = kind[0].lower() + kind[1:]
+        factories = {
+            "uniform": lambda: stats.uniform(a, b - a),
+            "normal": lambda: stats.norm(a, b),
+            "laplace": lambda: stats.laplace(a, b),
+            "logNormal": lambda: stats.lognorm(s=b, scale=math.exp(a)),
+            "logLaplace": lambda: stats.loglaplace(c=1.0 / b, scale=math.exp(a)),
+            "cauchy": lambda: stats.cauchy(a, b),
+            "chisquare": lambda: stats.chi2(a),
+            "exponential": lambda: stats.expon(scale=a),
+            "gamma": lambda: stats.gamma(a, scale=b),
+            "logUniform": lambda: stats.loguniform(a, b),
+            "rayleigh": lambda: stats.rayleigh(scale=a),
+        }
+        if kind not in factories:
+            raise ValueError(f"unknown prior type {self.kind!r}")
+        return factories[kind]()
 
     def log_density_linear(self, x):
         """Log density of the *linear* value `x` (or estimation-scale value for
@@ -91,6 +135,24 @@ class Prior:
                 density = -0.5 * math.log(2 * math.pi) - math.log(b) - logx - 0.5 * ((logx - a) / b) ** 2
             else:
                 density = -math.log(2 * b) - logx - jnp.abs(logx - a) / b
+            return jnp.where(positive, density, -jnp.inf)
+        if kind == "cauchy":
+            return -math.log(math.pi * b) - jnp.log1p(((x - a) / b) ** 2)
+        if kind == "exponential":
+            return jnp.where(x >= 0, -math.log(a) - x / a, -jnp.inf)
+        if kind in ("chisquare", "gamma", "logUniform", "rayleigh"):
+            positive = x > 0
+            safe = jnp.where(positive, x, 1.0)
+            logx = jnp.log(safe)
+            if kind == "chisquare":
+                density = (a / 2 - 1) * logx - safe / 2 - (a / 2) * math.log(2.0) - math.lgamma(a / 2)
+            elif kind == "gamma":
+                density = (a - 1) * logx - safe / b - math.lgamma(a) - a * math.log(b)
+            elif kind == "rayleigh":
+                density = logx - 2 * math.log(a) - safe**2 / (2 * a**2)
+            else:
+                inside = (x >= a) & (x <= b)
+                density = jnp.where(inside, -logx - math.log(math.log(b) - math.log(a)), -jnp.inf)
             return jnp.where(positive, density, -jnp.inf)
         raise ValueError(f"unknown prior type {self.kind!r}")
 
@@ -152,11 +214,11 @@ class ParameterSpace:
                 total = total - math.log(self.upper[i] - self.lower[i])
                 continue
             if prior.kind.startswith("parameterScale"):
-                total = total + prior.log_density_linear(value)
+                total = total + prior.log_density_linear(value) - prior.log_mass
                 continue
             scale = self.scales[i]
             linear = value if scale == "lin" else (jnp.exp(value) if scale == "log" else 10.0**value)
             # d linear / d theta: 1, linear, linear * ln 10
             log_jacobian = 0.0 if scale == "lin" else (value if scale == "log" else value * _LN10 + math.log(_LN10))
-            total = total + prior.log_density_linear(linear) + log_jacobian
+            total = total + prior.log_density_linear(linear) + log_jacobian - prior.log_mass
         return jnp.where(inside, total, -jnp.inf)

@@ -32,12 +32,20 @@ import pandas as pd
 import sympy as sp
 
 from jakinfer import likelihood as noise
-from jakinfer.model.codegen import evaluate
+from jakinfer.model.codegen import compile_vector, evaluate
 from jakinfer.model.compiled import CompiledModel, compile_model
 from jakinfer.model.symbolic import TIME, SymbolicModel
 from jakinfer.parameters import ParameterSpace
 from jakinfer.runtime.compile_cache import CachedProgram, CacheScope, CompileCache, content_digest
-from jakinfer.simulate import SolverConfig, SolveStatus, solve_conditions, solve_steady_states
+from jakinfer.simulate import (
+    SolverConfig,
+    SolveStatus,
+    resume_events,
+    solve_conditions,
+    solve_periods,
+    solve_steady_states,
+    start_events,
+)
 
 
 @dataclass(frozen=True)
@@ -84,6 +92,56 @@ class Observable:
 
 
 @dataclass(frozen=True)
+class Periods:
+    """Experiments as sequences of periods (PEtab v2 experiment table).
+
+    Each experiment optionally starts with a pre-equilibration period (t = -inf,
+    simulated to steady state), then runs `n_k` finite periods. At the start of
+    each period a set of condition changes is applied at once: every target gets
+    the value of its expression evaluated on the values just before the change
+    (so `A = A + 5` adds 5 to the state at that time); measurements at a period's
+    start time see the values after its changes. Start times are numbers, so the
+    sensitivities of the states jump with the changes and stay exact.
+
+    Slot 0 of the target arrays is the pre-equilibration period (all -1 where an
+    experiment has none); slot `k >= 1` is finite period `k`. An experiment with
+    fewer finite periods is padded with periods that start at its end time and
+    change nothing.
+
+    Attributes:
+        start_times: `(n_e, n_k)` start of each finite period (model time units),
+            non-decreasing; `start_times[:, 0]` is the simulation start `t0`.
+        preequilibration: `(n_e,)` bool, whether the experiment is pre-equilibrated.
+        parameter_targets: `(n_e, 1 + n_k, n_p)` int, row of `parameter_assignments`
+            that gives the model parameter's value from that period on, -1 where it
+            keeps its value.
+        state_targets: `(n_e, 1 + n_k, n_x)` int, row of `state_assignments` that
+            gives the state at the period's start, -1 where it keeps its value.
+        parameter_assignments: expressions in `TIME`, model parameters and table
+            parameters (linear scale).
+        state_assignments: expressions in `TIME`, states, model parameters and
+            table parameters.
+    """
+
+    start_times: np.ndarray
+    preequilibration: np.ndarray
+    parameter_targets: np.ndarray
+    state_targets: np.ndarray
+    parameter_assignments: tuple[sp.Expr, ...]
+    state_assignments: tuple[sp.Expr, ...]
+
+    @property
+    def n_finite(self) -> int:
+        """Number of finite period slots `n_k`."""
+        return int(self.start_times.shape[1])
+
+    def period_of(self, experiment_index: np.ndarray, times: np.ndarray) -> np.ndarray:
+        """Slot (1..n_k) of the period each time falls in: the last that starts at or before it."""
+        starts = self.start_times[experiment_index, 1:]
+        return 1 + np.sum(starts <= np.asarray(times, dtype=float)[:, None], axis=1).astype(np.int32)
+
+
+@dataclass(frozen=True)
 class Experiments:
     """Simulation experiments (n_e of them) and their parameterisation.
 
@@ -101,6 +159,11 @@ class Experiments:
         save_times: `(n_e, n_t)` sorted finite output times, padded with the last.
         end_times: `(n_e,)` integration end time (> 0).
         steady_state: `(n_e,)` bool, whether the experiment measures at t = inf.
+        periods: the experiments as sequences of periods with condition changes at
+            time points (PEtab v2); `None` for (pre-equilibration, simulation) pairs
+            simulated from t = 0, where `model_parameters` and `initial_overrides`
+            say everything. With periods, `model_parameters` are the values before
+            any condition is applied and the overrides are unused.
     """
 
     ids: tuple[str, ...]
@@ -116,6 +179,7 @@ class Experiments:
     save_times: np.ndarray
     end_times: np.ndarray
     steady_state: np.ndarray
+    periods: Periods | None = None
 
     @property
     def size(self) -> int:
@@ -287,6 +351,10 @@ class Problem:
         ):
             index = value_map.index if mask is None else np.where(mask, value_map.index, -1)
             used.update(int(i) for i in np.unique(index) if i >= 0)
+        if experiments.periods is not None:
+            position = {name: i for i, name in enumerate(self.table_ids)}
+            for expression in (*experiments.periods.parameter_assignments, *experiments.periods.state_assignments):
+                used.update(position[s.name] for s in expression.free_symbols if s.name in position)
         return np.array([k for k, row in enumerate(self.estimated_index) if int(row) in used], dtype=int)
 
     # -- simulation -------------------------------------------------------------
@@ -314,8 +382,117 @@ class Problem:
             return _with_ode_sensitivities(self._simulate_states, self.ode_parameter_index)(theta)
         return self._simulate_states(theta, save_times)
 
+    # -- experiments made of periods (PEtab v2) ---------------------------------
+    @functools.cached_property
+    def _assignment_functions(self) -> tuple[Callable, Callable]:
+        """`(t, p_model, p_table) -> (n_pa,)` and `(t, x, p_model, p_table) -> (n_sa,)`:
+        the values of the periods' parameter and state assignments."""
+        periods = self.experiments.periods
+        model = self.model
+        other_table_ids = tuple(i for i in self.table_ids if i not in set(model.parameter_ids))
+        # table ids that are model parameters are read from p_model (already resolved)
+        table_names = tuple(i if i in other_table_ids else f"__table_{i}" for i in self.table_ids)
+        parameters = compile_vector(periods.parameter_assignments,
+                                    (TIME.name, model.parameter_ids, table_names))
+        states = compile_vector(periods.state_assignments,
+                                (TIME.name, model.state_ids, model.parameter_ids, table_names))
+        return parameters, states
+
+    def period_parameters(self, table) -> jax.Array:
+        """Model parameters of every period slot `(n_e, 1 + n_k, n_p)` from the table
+        vector `(n_table,)` (slot 0: pre-equilibration). Without periods: the
+        experiments' model parameters, `(n_e, 1, n_p)`."""
+        experiments = self.experiments
+        base = experiments.model_parameters(table)
+        periods = experiments.periods
+        if periods is None:
+            return base[:, None, :]
+        assign, _ = self._assignment_functions
+        slots, p = [], base
+        for k in range(1 + periods.n_finite):
+            targets = periods.parameter_targets[:, k]
+            if np.any(targets >= 0):
+                t = jnp.zeros(experiments.size) if k == 0 else jnp.asarray(periods.start_times[:, k - 1])
+                values = jax.vmap(assign, in_axes=(0, 0, None))(t, p, table)
+                p = jnp.where(targets >= 0, jnp.take_along_axis(values, np.clip(targets, 0, None), axis=1), p)
+            slots.append(p)
+        return jnp.stack(slots, axis=1)
+
+    def _assign_states(self, k: int, t, x, p, table):
+        """States after the changes of period slot `k` `(n_e, n_x)`, evaluated on `x`, `p`."""
+        targets = self.experiments.periods.state_targets[:, k]
+        if not np.any(targets >= 0):
+            return x
+        _, assign = self._assignment_functions
+        values = jax.vmap(assign, in_axes=(0, 0, 0, None))(t, x, p, table)
+        return jnp.where(targets >= 0, jnp.take_along_axis(values, np.clip(targets, 0, None), axis=1), x)
+
+    def _simulate_periods(self, theta, save_times=None):
+        experiments = self.experiments
+        periods = experiments.periods
+        model = self.compiled_model
+        table = self.table_vector(theta)
+        slot_parameters = self.period_parameters(table)
+        n_e, n_k = experiments.size, periods.n_finite
+        status = jnp.zeros((n_e,), dtype=jnp.int32)
+        preequilibrated = periods.preequilibration
+        x = jax.vmap(model.initial_state)(slot_parameters[:, 0])
+        if np.any(preequilibrated):
+            rows = np.flatnonzero(preequilibrated)
+            x = self._assign_states(0, jnp.zeros(n_e), x, experiments.model_parameters(table), table)
+            steady, pre_status = solve_steady_states(model, self.solver, slot_parameters[rows, 0], x[rows])
+            x = x.at[rows].set(steady)
+            status = status.at[rows].max(pre_status)
+        first = jax.vmap(model.initial_state)(slot_parameters[:, 1])
+        x = jnp.where(preequilibrated[:, None], x, first)
+        if save_times is None:
+            times, end_times = jnp.asarray(experiments.save_times), jnp.asarray(experiments.end_times)
+        else:
+            times = jnp.asarray(save_times, dtype=float)
+            end_times = jnp.maximum(jnp.max(times, axis=1), jnp.asarray(experiments.end_times))
+        starts = jnp.asarray(periods.start_times)
+        states = jnp.zeros((*times.shape, model.n_states))
+        armed = None
+        for k in range(1, n_k + 1):
+            start = starts[:, k - 1]
+            end = starts[:, k] if k < n_k else end_times
+            x = self._assign_states(k, start, x, slot_parameters[:, k - 1], table)
+            if armed is None:  # the simulation starts: triggers true now fire unless initially true
+                x, armed = jax.vmap(functools.partial(start_events, model))(start, x, slot_parameters[:, k])
+            else:  # events that the condition changes trigger fire now
+                x, armed = jax.vmap(functools.partial(resume_events, model))(start, x, slot_parameters[:, k], armed)
+            period_states, x, period_status, armed = solve_periods(
+                model, self.solver, slot_parameters[:, k], x, times, start, end, armed)
+            owned = times >= start[:, None]
+            if k < n_k:
+                owned = owned & (times < end[:, None])
+            states = jnp.where(owned[..., None], period_states, states)
+            status = jnp.maximum(status, period_status)
+        if save_times is None and np.any(experiments.steady_state):
+            rows = np.flatnonzero(experiments.steady_state)
+            steady, steady_status = solve_steady_states(model, self.solver, slot_parameters[rows, n_k], x[rows])
+            steady_column = jnp.zeros((n_e, model.n_states)).at[rows].set(steady)
+            states = jnp.concatenate([states, steady_column[:, None, :]], axis=1)
+            status = status.at[rows].max(steady_status)
+        return states, status
+
+    @functools.cached_property
+    def _measurement_slot(self) -> np.ndarray:
+        """Period slot of each measurement `(n_m,)` (0 without periods)."""
+        periods = self.experiments.periods
+        m = self.measurements
+        if periods is None:
+            return np.zeros(m.size, dtype=np.int32)
+        return periods.period_of(m.experiment_index, m.times)
+
+    def _parameters_at(self, table, experiment_index, slot):
+        """Model parameters `(len(experiment_index), n_p)` of the given experiments and period slots."""
+        return self.period_parameters(table)[experiment_index, slot]
+
     def _simulate_states(self, theta, save_times=None):
         experiments = self.experiments
+        if experiments.periods is not None:
+            return self._simulate_periods(theta, save_times)
         model = self.compiled_model
         table = self.table_vector(theta)
         parameters = experiments.model_parameters(table)
@@ -353,8 +530,8 @@ class Problem:
         """Simulated observables, noise sigmas and status per measurement `(n_m,)`."""
         states, status = self.simulate_states(theta)
         table = self.table_vector(theta)
-        parameters = self.experiments.model_parameters(table)
         measurements = self.measurements
+        parameters = self._parameters_at(table, measurements.experiment_index, self._measurement_slot)
         observable_parameters = measurements.observable_parameters(table)
         noise_parameters = measurements.noise_parameters(table)
         simulated = jnp.zeros((measurements.size,))
@@ -366,7 +543,7 @@ class Problem:
             x = states[experiment, measurements.time_index[rows]]
             t = measurements.times[rows]
             h, s = jax.vmap(function, in_axes=(0, 0, 0, None, 0, 0))(
-                t, x, parameters[experiment], table,
+                t, x, parameters[rows], table,
                 observable_parameters[rows], noise_parameters[rows],
             )
             simulated = simulated.at[rows].set(h)
@@ -544,9 +721,11 @@ class Problem:
 
     def curve_times(self, n_points: int = 100) -> np.ndarray:
         """`(n_e, n_points)` dense time grids from 0 to each experiment's last finite time."""
+        periods = self.experiments.periods
+        first = np.zeros(self.experiments.size) if periods is None else periods.start_times[:, 0]
         last = np.max(self.experiments.save_times, axis=1)
-        last = np.where(last > 0, last, 1.0)
-        return np.linspace(0.0, 1.0, n_points)[None, :] * last[:, None]
+        last = np.where(last > first, last, first + 1.0)
+        return first[:, None] + np.linspace(0.0, 1.0, n_points)[None, :] * (last - first)[:, None]
 
     def dense_observables(self, thetas, n_points: int = 100) -> tuple[np.ndarray, list]:
         """Observables on dense time grids for a batch of parameter vectors.
@@ -572,14 +751,17 @@ class Problem:
         def dense(theta, times):
             states, _ = self.simulate_states(theta, save_times=times)
             table = self.table_vector(theta)
-            parameters = self.experiments.model_parameters(table)
+            slot_parameters = self.period_parameters(table)
+            periods = self.experiments.periods
             observable_parameters = measurements.observable_parameters(table)
             noise_parameters = measurements.noise_parameters(table)
             rows = []
             for experiment, observable, first in pairs:
                 function = self._observable_functions[observable]
-                h, _ = jax.vmap(function, in_axes=(0, 0, None, None, None, None))(
-                    times[experiment], states[experiment], parameters[experiment], table,
+                slots = (np.zeros(n_points, dtype=np.int32) if periods is None
+                         else periods.period_of(np.full(n_points, experiment), self.curve_times(n_points)[experiment]))
+                h, _ = jax.vmap(function, in_axes=(0, 0, 0, None, None, None))(
+                    times[experiment], states[experiment], slot_parameters[experiment, slots], table,
                     observable_parameters[first], noise_parameters[first],
                 )
                 rows.append(h)

@@ -1,7 +1,10 @@
 """Solve the model ODEs with diffrax: time courses and steady states, batched.
 
 Every function here is pure and traceable; a batch over conditions is a `vmap`
-over the per-condition solve, compiled once. Solver failures are never raised
+over the per-condition solve, compiled once. Models with events (`ModelEvent`)
+are solved segment by segment inside one `lax.while_loop`: each segment ends
+where a trigger turns true (or false again), located by a Newton root find, so
+an event time that depends on parameters has exact sensitivities. Solver failures are never raised
 inside a trace: each solve returns a status code (`SolveStatus`) that the
 likelihood turns into `-inf` and the caller reports.
 """
@@ -30,6 +33,7 @@ class SolveStatus(enum.IntEnum):
     STEP_SIZE = 3
     OTHER = 4
     NO_STEADY_STATE = 5
+    TOO_MANY_EVENTS = 6
 
     @property
     def reason(self) -> str:
@@ -43,6 +47,7 @@ _REASONS = {
     SolveStatus.STEP_SIZE: "step size collapsed below the minimum",
     SolveStatus.OTHER: "solver failed (nonlinear solve did not converge)",
     SolveStatus.NO_STEADY_STATE: "no steady state reached",
+    SolveStatus.TOO_MANY_EVENTS: "more event stops than SolverConfig.max_event_stops in one solve",
 }
 
 
@@ -84,6 +89,11 @@ class SolverConfig(eqx.Module):
         dtmin: smallest step size allowed (model time units); a solve that needs a
             smaller step fails with `SolveStatus.STEP_SIZE` instead of spending
             the whole step budget (finite-time blow-up). `None`: no minimum.
+        max_event_stops: the most times one solve may stop at an event trigger
+            (a trigger turning true or false); more is a failure
+            (`SolveStatus.TOO_MANY_EVENTS`).
+        event_time_tolerance: absolute and relative tolerance of the Newton root
+            find that locates an event time.
         ode_parameter_sensitivities: with `ForwardMode`, differentiate the
             solves once per call in the directions of the estimated parameters
             they depend on, whatever the number of outer tangents
@@ -105,6 +115,8 @@ class SolverConfig(eqx.Module):
     dcoeff: float = 0.0
     dtmin: float | None = None
     ode_parameter_sensitivities: bool = eqx.field(static=True, default=True)
+    max_event_stops: int = eqx.field(static=True, default=100)
+    event_time_tolerance: float = 1e-12
 
     @property
     def reduces_sensitivities(self) -> bool:
@@ -173,6 +185,11 @@ def solve_time_course(
     Returns:
         `states` `(n_t, n_x)` and `status` (int32 scalar, a `SolveStatus`).
     """
+    if model.n_events:
+        start = jnp.zeros(())
+        x, armed = start_events(model, start, initial_state, parameters)
+        states, _, status, _ = solve_period(model, config, parameters, x, save_times, start, end_time, armed)
+        return states, status
     term = diffrax.ODETerm(lambda t, x, p: model.rhs(t, x, p))
     solution = diffrax.diffeqsolve(
         term,
@@ -191,6 +208,164 @@ def solve_time_course(
     states = solution.ys
     status = _status_from_result(solution.result, states)
     return states, status
+
+
+# -- events -------------------------------------------------------------------------
+# An event is *armed* while its trigger is false: it fires when its root function g turns
+# positive. A fired (disarmed) event is re-armed when g turns negative. The solver stops at
+# either crossing (the root function of event i is g_i while armed, -g_i while not), so
+# restarting exactly at a root never re-triggers the event that was just handled.
+_SIMULTANEOUS = 1e-9
+"""At an event stop, other armed events whose root function is above `-1e-9 (1 + |t|)` fire
+with it (in priority order): triggers that turn true at the same time point."""
+
+
+def _execute(model: CompiledModel, t, x, p, fire):
+    """Apply the assignments of the events in `fire` `(n_ev,)` bool, in execution order."""
+    before = x
+    for i in model.event_order:
+        source = before if model.event_use_trigger_values[i] else x
+        assigned = fire[i] & jnp.asarray(model.event_targets[i])
+        x = jnp.where(assigned, model.event_updates[i](t, source, p), x)
+    return x
+
+
+def _settle(model: CompiledModel, t, x, p, armed, fire):
+    """Execute `fire`d events, then every armed event that the assignments turned true,
+    until none is left (at most `n_ev` rounds: each event fires once per time point);
+    events whose trigger is false end up armed. Returns `(x, armed)`."""
+    for _ in range(model.n_events + 1):
+        x = _execute(model, t, x, p, fire)
+        armed = armed & ~fire
+        roots = model.event_roots(t, x, p)
+        armed = armed | (roots < 0)
+        fire = armed & (roots > 0)
+    return x, armed
+
+
+def start_events(model: CompiledModel, t, x, p) -> tuple[jax.Array, jax.Array]:
+    """The state and the armed flags `(n_ev,)` at the start `t` of a simulation: an event
+    whose trigger is true at `t` fires now if its `initialValue` is false."""
+    if not model.n_events:
+        return x, jnp.zeros((0,), dtype=bool)
+    roots = model.event_roots(t, x, p)
+    armed = ~jnp.asarray(model.event_initial_values) | (roots <= 0)
+    return _settle(model, t, x, p, armed, armed & (roots > 0))
+
+
+def resume_events(model: CompiledModel, t, x, p, armed) -> tuple[jax.Array, jax.Array]:
+    """After a discontinuity at `t` (a condition change): fire the armed events whose
+    trigger it turned true, re-arm those it turned false."""
+    if not model.n_events:
+        return x, armed
+    roots = model.event_roots(t, x, p)
+    armed = armed | (roots < 0)
+    return _settle(model, t, x, p, armed, armed & (roots > 0))
+
+
+def solve_period(
+    model: CompiledModel,
+    config: SolverConfig,
+    parameters: jax.Array,
+    initial_state: jax.Array,
+    save_times: jax.Array,
+    start_time: jax.Array,
+    end_time: jax.Array,
+    armed: jax.Array | None = None,
+) -> tuple[jax.Array, jax.Array, jax.Array, jax.Array]:
+    """Solve one condition from `start_time` to `end_time` (a period of an experiment),
+    stopping at every event trigger (see `start_events`).
+
+    Args:
+        parameters: `(n_p,)` model parameters, linear scale.
+        initial_state: `(n_x,)` state at `start_time`.
+        save_times: `(n_t,)` non-decreasing times, clipped into `[start_time, end_time]`.
+        start_time, end_time: scalars, `start_time <= end_time` (equal: nothing is solved).
+        armed: `(n_ev,)` bool, the events' armed flags at `start_time` (None: no events).
+
+    Returns:
+        `states` `(n_t, n_x)` at the clipped save times (a time at an event sees the
+        state after it), the state at `end_time` `(n_x,)`, `status` (int32 scalar, a
+        `SolveStatus`) and the armed flags at `end_time`.
+    """
+    term = diffrax.ODETerm(lambda t, x, p: model.rhs(t, x, p))
+    solver, controller = config.solver_for(model), config.controller()
+
+    def solve(t0, x0, event):
+        return diffrax.diffeqsolve(
+            term, solver, t0=t0, t1=end_time, dt0=None, y0=x0, args=parameters,
+            saveat=diffrax.SaveAt(subs=(diffrax.SubSaveAt(ts=jnp.clip(save_times, t0, end_time)),
+                                        diffrax.SubSaveAt(t1=True))),
+            stepsize_controller=controller, max_steps=config.max_steps, adjoint=config.adjoint,
+            event=event, throw=False,
+        )
+
+    if not model.n_events:
+        solution = solve(start_time, initial_state, None)
+        (states, final) = solution.ys
+        status = _status_from_result(solution.result, states)
+        return states, final[-1], status, jnp.zeros((0,), dtype=bool)
+
+    import optimistix as optx
+
+    root_finder = optx.Newton(rtol=config.event_time_tolerance, atol=config.event_time_tolerance)
+
+    def body(carry):
+        t, x, armed, states, status, stops, _ = carry
+        signs = jnp.where(armed, 1.0, -1.0)
+        conditions = [
+            (lambda t, y, args, i=i, **_: signs[i] * model.event_roots(t, y, args)[i])
+            for i in range(model.n_events)
+        ]
+        solution = solve(t, x, diffrax.Event(conditions, root_finder=root_finder, direction=True))
+        stopped = solution.result == diffrax.RESULTS.event_occurred
+        (saved, final), (_, final_time) = solution.ys, solution.ts
+        t_stop, x_stop = final_time[-1], final[-1]
+        owned = (save_times >= t) & (~stopped | (save_times < t_stop))  # times not reached are inf
+        states = jnp.where(owned[:, None], saved, states)
+        failed = _status_from_result(solution.result, jnp.where(owned[:, None], saved, 0.0))
+        status = jnp.where(stopped, status, jnp.maximum(status, failed))
+        mask = jnp.stack([jnp.asarray(m) for m in jax.tree_util.tree_leaves(solution.event_mask)]) & stopped
+        # events whose trigger turns true at the same time (within the root tolerance) fire together
+        roots = model.event_roots(t_stop, x_stop, parameters)
+        simultaneous = armed & (roots > -_SIMULTANEOUS * (1.0 + jnp.abs(t_stop)))
+        x_next, armed_next = _settle(model, t_stop, x_stop, parameters, armed | mask, (mask | simultaneous) & armed)
+        x_next = jnp.where(stopped, x_next, x_stop)
+        armed_next = jnp.where(stopped, armed_next, armed)
+        return t_stop, x_next, armed_next, states, status, stops + stopped.astype(jnp.int32), ~stopped
+
+    def running(carry):
+        *_, stops, done = carry
+        return ~done & (stops <= config.max_event_stops)
+
+    n_t, n_x = save_times.shape[0], initial_state.shape[0]
+    carry = (jnp.asarray(start_time, dtype=float), initial_state, armed, jnp.zeros((n_t, n_x)),
+             jnp.asarray(0, dtype=jnp.int32), jnp.asarray(0, dtype=jnp.int32), jnp.asarray(False))
+    _, x, armed, states, status, _, done = jax.lax.while_loop(running, body, carry)
+    status = jnp.where(done, status, jnp.maximum(status, SolveStatus.TOO_MANY_EVENTS)).astype(jnp.int32)
+    return states, x, status, armed
+
+
+def solve_periods(
+    model: CompiledModel,
+    config: SolverConfig,
+    parameters: jax.Array,
+    initial_states: jax.Array,
+    save_times: jax.Array,
+    start_times: jax.Array,
+    end_times: jax.Array,
+    armed: jax.Array,
+) -> tuple[jax.Array, jax.Array, jax.Array, jax.Array]:
+    """`solve_period` vmapped over experiments: `(n_e, n_t, n_x)`, `(n_e, n_x)`, `(n_e,)`,
+    `(n_e, n_ev)`."""
+    if parameters.shape[0] == 1:
+        states, final, status, armed_out = solve_period(
+            model, config, parameters[0], initial_states[0], save_times[0], start_times[0], end_times[0], armed[0]
+        )
+        return states[None], final[None], status[None], armed_out[None]
+    return jax.vmap(solve_period, in_axes=(None, None, 0, 0, 0, 0, 0, 0))(
+        model, config, parameters, initial_states, save_times, start_times, end_times, armed
+    )
 
 
 def solve_steady_state(

@@ -93,11 +93,19 @@ class SbcConfig:
 
 
 # -- prior draws and synthetic data ------------------------------------------------------
+_SCALED_KINDS = ("uniform", "normal", "laplace", "logNormal", "logLaplace",
+                 "parameterScaleUniform", "parameterScaleNormal", "parameterScaleLaplace")
+"""The PEtab v1 kinds, drawn on the variable each is defined on (`ln x` for the log kinds)."""
+
 def _prior_variable(prior: Prior | None, scale: str, lower: float, upper: float):
     """(scipy distribution, lower, upper, to-theta map) of the variable the prior is defined on."""
     if prior is None:
         return stats.uniform(lower, upper - lower), lower, upper, lambda v: v
     kind = prior.kind
+    if kind not in _SCALED_KINDS:  # a density of the linear value (PEtab v2 kinds)
+        to_linear = {"lin": lambda v: v, "log": math.exp, "log10": lambda v: 10.0**v}[scale]
+        to_theta = {"lin": lambda x: x, "log": np.log, "log10": np.log10}[scale]
+        return prior.linear_distribution(), to_linear(lower), to_linear(upper), to_theta
     base = kind.removeprefix("parameterScale").removeprefix("log")
     base = base[0].lower() + base[1:]
     distribution = {

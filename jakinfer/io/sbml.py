@@ -5,9 +5,17 @@ libsbml's AST into sympy; nothing is parsed from strings. Supported: species
 (concentrations or amounts, boundary and constant species), constant
 compartments, global and local parameters, assignment and rate rules, initial
 assignments, function definitions (expanded), reactions with constant
-stoichiometry. Events, algebraic rules, delays, fast reactions, `rateOf`,
-conversion factors and varying compartment sizes raise
-`UnsupportedFeatureError` naming the element.
+stoichiometry, events without delay (triggers on time and state, assignments to
+species, parameters and compartments, `initialValue`, `priority`,
+`useValuesFromTriggerTime`; a parameter or compartment an event assigns becomes a
+state with zero rate, and a compartment change keeps the amounts of the
+concentration species in it, as SBML says). Algebraic rules, delays, fast
+reactions, `rateOf`, conversion factors and compartment sizes given by rules
+raise `UnsupportedFeatureError` naming the element.
+
+Size: one reader: SBML's quantities (species, compartments, parameters, rules, initial
+assignments, reactions, events) map onto each other (a compartment an event changes
+becomes a state, a species' unit depends on its compartment), so they are read together.
 """
 
 from __future__ import annotations
@@ -18,7 +26,7 @@ import libsbml
 import sympy as sp
 
 from jakinfer.errors import InputError, UnsupportedFeatureError
-from jakinfer.model.symbolic import TIME, SymbolicModel
+from jakinfer.model.symbolic import TIME, ModelEvent, SymbolicModel, trigger_root
 
 _MAX_RULE_DEPTH = 100
 
@@ -108,6 +116,9 @@ class _SBMLReader:
             ia.getSymbol(): self.math(ia.getMath(), f"initialAssignment {ia.getSymbol()}")
             for ia in model.getListOfInitialAssignments()
         }
+        event_targets = self._event_targets(assignment_rules)
+        # Parameters and compartments that events assign are states with zero rate.
+        promoted = [q for q in (*compartments, *parameters) if q in event_targets and q not in rate_rules]
 
         # States: non-constant species without assignment rules, then rate-rule parameters.
         state_ids: list[str] = []
@@ -123,32 +134,49 @@ class _SBMLReader:
             if parameter_id in rate_rules:
                 state_ids.append(parameter_id)
                 state_compartments.append(None)
+        state_ids.extend(promoted)
+        state_compartments.extend([None] * len(promoted))
+        promoted_initial: dict[str, sp.Expr] = {}
 
         # Constant quantities: compartments, constant parameters, constant species.
         parameter_ids: list[str] = []
         parameter_defaults: list[float] = []
         derived: dict[str, sp.Expr] = dict(assignment_rules)
         for compartment_id, c in compartments.items():
+            if compartment_id in promoted and compartment_id in initial_assignments:
+                promoted_initial[compartment_id] = initial_assignments[compartment_id]
+                continue
             if compartment_id in initial_assignments:
                 derived[compartment_id] = initial_assignments[compartment_id]
                 continue
             size = c.getSize() if c.isSetSize() else (1.0 if c.getSpatialDimensions() == 0 else float("nan"))
             if size != size:
                 raise InputError("compartment has no size", file=self.source, **_location(c, compartment_id))
+            if compartment_id in promoted:
+                promoted_initial[compartment_id] = sp.Float(size)
+                continue
             parameter_ids.append(compartment_id)
             parameter_defaults.append(float(size))
         for parameter_id, p in parameters.items():
             if parameter_id in assignment_rules or parameter_id in rate_rules:
                 continue
-            if parameter_id in initial_assignments:
+            if parameter_id in promoted and parameter_id in initial_assignments:
+                promoted_initial[parameter_id] = initial_assignments[parameter_id]
+                continue
+            if parameter_id in initial_assignments and initial_assignments[parameter_id].free_symbols:
                 derived[parameter_id] = initial_assignments[parameter_id]
                 continue
-            value = p.getValue() if p.isSetValue() else float("nan")
+            # a number from an initial assignment is the parameter's value (conditions may override it)
+            value = (float(initial_assignments[parameter_id]) if parameter_id in initial_assignments
+                     else p.getValue() if p.isSetValue() else float("nan"))
             if value != value:
                 raise InputError(
                     "parameter has neither a value nor an initial assignment",
                     file=self.source, **_location(p, parameter_id),
                 )
+            if parameter_id in promoted:
+                promoted_initial[parameter_id] = sp.Float(value)
+                continue
             parameter_ids.append(parameter_id)
             parameter_defaults.append(float(value))
         for species_id, s in species.items():
@@ -183,6 +211,8 @@ class _SBMLReader:
         for state_id in state_ids:
             if state_id in initial_assignments:
                 value = initial_assignments[state_id]
+            elif state_id in promoted_initial:
+                value = promoted_initial[state_id]
             elif state_id in species:
                 value = self._species_initial_value(species[state_id])
             else:
@@ -193,7 +223,8 @@ class _SBMLReader:
                         file=self.source, **_location(p, state_id),
                     )
                 value = sp.Float(p.getValue())
-            initial_values.append(substitute(value).xreplace({TIME: sp.Integer(0)}))
+            value = substitute(value).xreplace({sp.Symbol(q, real=True): v for q, v in promoted_initial.items()})
+            initial_values.append(value.xreplace({TIME: sp.Integer(0)}))
         for state_id, value in zip(state_ids, initial_values, strict=True):
             bad = {s.name for s in value.free_symbols} & set(state_ids)
             if bad:
@@ -201,6 +232,7 @@ class _SBMLReader:
                     f"initial value of {state_id} depends on other states {sorted(bad)}", state_id
                 )
 
+        events = tuple(self._event(event, species, substitute) for event in model.getListOfEvents())
         return SymbolicModel(
             name=model.getId() or Path(self.source).stem,
             state_ids=tuple(state_ids),
@@ -210,6 +242,60 @@ class _SBMLReader:
             initial_values=tuple(initial_values),
             expressions=expressions,
             state_compartments=tuple(state_compartments),
+            events=events,
+        )
+
+    # -- events -----------------------------------------------------------------
+    def _event_targets(self, assignment_rules) -> set[str]:
+        """The ids events assign, each checked not to be set by an assignment rule."""
+        targets = set()
+        for event in self.model.getListOfEvents():
+            event_id = event.getId() or "event"
+            for assignment in event.getListOfEventAssignments():
+                variable = assignment.getVariable()
+                if variable in assignment_rules:
+                    raise self.unsupported(f"event assignment to {variable!r}, which an assignment rule sets",
+                                           event_id, assignment)
+                targets.add(variable)
+        return targets
+
+    def _event(self, event: libsbml.Event, species, substitute) -> ModelEvent:
+        event_id = event.getId() or "event"
+        trigger = event.getTrigger()
+        if trigger is None:
+            raise InputError("event has no trigger", file=self.source, **_location(event, event_id))
+        condition = substitute(self.math(trigger.getMath(), f"trigger of event {event_id}"))
+        try:
+            root = trigger_root(condition)
+        except ValueError:
+            raise self.unsupported(f"event trigger {condition} (an equality or a condition without a root "
+                                   "function)", event_id, trigger) from None
+        priority = 0.0
+        if event.isSetPriority() and event.getPriority().isSetMath():
+            value = substitute(self.math(event.getPriority().getMath(), f"priority of event {event_id}"))
+            if not value.is_number:
+                raise self.unsupported(f"event priority that is not a number ({value})", event_id,
+                                       event.getPriority())
+            priority = float(value)
+        assignments: dict[str, sp.Expr] = {}
+        for assignment in event.getListOfEventAssignments():
+            variable = assignment.getVariable()
+            assignments[variable] = substitute(self.math(assignment.getMath(),
+                                                         f"eventAssignment {variable} of event {event_id}"))
+        # A compartment that changes keeps the amounts of the concentration species in it.
+        for species_id, s in species.items():
+            compartment = s.getCompartment()
+            if (compartment in assignments and species_id not in assignments and not s.getHasOnlySubstanceUnits()
+                    and not s.getConstant() and not s.getBoundaryCondition()):
+                size = sp.Symbol(compartment, real=True)
+                assignments[species_id] = sp.Symbol(species_id, real=True) * size / assignments[compartment]
+        return ModelEvent(
+            id=event_id,
+            trigger=root,
+            assignments=tuple(assignments.items()),
+            initial_value=bool(trigger.getInitialValue()) if trigger.isSetInitialValue() else True,
+            priority=priority,
+            use_values_from_trigger_time=bool(event.getUseValuesFromTriggerTime()),
         )
 
     def _species_initial_value(self, s: libsbml.Species) -> sp.Expr:
@@ -264,9 +350,10 @@ class _SBMLReader:
 
     def _reject_unsupported(self) -> None:
         model = self.model
-        if model.getNumEvents():
-            event = model.getEvent(0)
-            raise self.unsupported("events", event.getId() or "event 1", event)
+        for event in model.getListOfEvents():
+            if event.isSetDelay():
+                raise self.unsupported("event delays (write the delayed change as a second event)",
+                                       event.getId() or "event", event.getDelay())
         for rule in model.getListOfRules():
             if rule.isAlgebraic():
                 raise self.unsupported("algebraic rules", None, rule)
@@ -277,9 +364,6 @@ class _SBMLReader:
                 raise self.unsupported("conversion factors", s.getId(), s)
         if model.isSetConversionFactor():
             raise self.unsupported("conversion factors", "model", model)
-        for c in model.getListOfCompartments():
-            if not c.getConstant():
-                raise self.unsupported("non-constant compartment", c.getId(), c)
         for element in (*model.getListOfCompartments(), *model.getListOfSpecies(),
                         *model.getListOfParameters(), *model.getListOfReactions()):
             if element.getId() == TIME.name:

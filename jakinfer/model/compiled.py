@@ -23,6 +23,14 @@ class CompiledModel(eqx.Module):
         time_derivative: `(t, x, p) -> ∂f/∂t` `(n_x,)`, analytic.
         initial_state: `p -> x(0)` `(n_x,)`.
         autonomous: whether `f` does not depend on `t` explicitly.
+        event_roots: `(t, x, p) -> g` `(n_ev,)`, the events' trigger root functions
+            (a trigger is true where its `g > 0`); `None` without events.
+        event_updates: per event `(t, x, p) -> x` `(n_x,)`, the state after its assignments.
+        event_targets: per event, `n_x` flags of the states it assigns.
+        event_order: event indices in execution order (decreasing priority, then model order).
+        event_initial_values: per event, the trigger's value before the start (SBML `initialValue`).
+        event_use_trigger_values: per event, whether simultaneous events leave its
+            assignments evaluated on the values before any of them executed.
     """
 
     state_ids: tuple[str, ...] = eqx.field(static=True)
@@ -33,6 +41,16 @@ class CompiledModel(eqx.Module):
     time_derivative: Callable = eqx.field(static=True)
     initial_state: Callable = eqx.field(static=True)
     autonomous: bool = eqx.field(static=True, default=False)
+    event_roots: Callable | None = eqx.field(static=True, default=None)
+    event_updates: tuple[Callable, ...] = eqx.field(static=True, default=())
+    event_targets: tuple[tuple[bool, ...], ...] = eqx.field(static=True, default=())
+    event_order: tuple[int, ...] = eqx.field(static=True, default=())
+    event_initial_values: tuple[bool, ...] = eqx.field(static=True, default=())
+    event_use_trigger_values: tuple[bool, ...] = eqx.field(static=True, default=())
+
+    @property
+    def n_events(self) -> int:
+        return len(self.event_updates)
 
     @property
     def n_states(self) -> int:
@@ -65,6 +83,16 @@ def compile_model(model: SymbolicModel) -> CompiledModel:
     def initial_state(p):
         return initial_vector(0.0, p)
 
+    events = model.events
+    state_symbols = model.state_symbols
+    event_roots = compile_vector([e.trigger for e in events], arguments) if events else None
+    event_updates = tuple(
+        compile_vector([dict(e.assignments).get(name, symbol) for name, symbol in
+                        zip(model.state_ids, state_symbols, strict=True)], arguments)
+        for e in events
+    )
+    order = tuple(sorted(range(len(events)), key=lambda i: (-events[i].priority, i)))
+
     return CompiledModel(
         state_ids=model.state_ids,
         parameter_ids=model.parameter_ids,
@@ -74,4 +102,10 @@ def compile_model(model: SymbolicModel) -> CompiledModel:
         time_derivative=time_derivative,
         initial_state=initial_state,
         autonomous=all(expression == 0 for expression in model.time_derivative()),
+        event_roots=event_roots,
+        event_updates=event_updates,
+        event_targets=tuple(tuple(name in dict(e.assignments) for name in model.state_ids) for e in events),
+        event_order=order,
+        event_initial_values=tuple(e.initial_value for e in events),
+        event_use_trigger_values=tuple(e.use_values_from_trigger_time for e in events),
     )

@@ -17,6 +17,64 @@ TIME = sp.Symbol("t", real=True)
 
 
 @dataclass(frozen=True)
+class ModelEvent:
+    """A discontinuity of the model (an SBML event without delay): when the trigger turns
+    from false to true, the assignments are applied at once.
+
+    Attributes:
+        id: event id.
+        trigger: root function `g` in `TIME`, states and parameters; the trigger is
+            true where `g > 0` (`trigger_root` writes a relational condition so).
+            The solver locates the event time as a root of `g`, so event times that
+            depend on parameters have exact sensitivities.
+        assignments: `(state id, expression)` pairs, expressions in `TIME`, states and
+            parameters, all evaluated on the values just before the event.
+        initial_value: the trigger's value just before the start of a simulation:
+            `True` means that a trigger already true at the start does not fire
+            (SBML `initialValue`).
+        priority: events firing at the same time execute in decreasing priority,
+            ties in model order.
+        use_values_from_trigger_time: with simultaneous events, evaluate this one's
+            assignments on the values before any of them executed (True) or after
+            the higher-priority ones (False).
+    """
+
+    id: str
+    trigger: sp.Expr
+    assignments: tuple[tuple[str, sp.Expr], ...]
+    initial_value: bool = True
+    priority: float = 0.0
+    use_values_from_trigger_time: bool = True
+
+
+def trigger_root(condition: sp.Basic) -> sp.Expr:
+    """A root function `g` that is positive exactly where a relational `condition` holds.
+
+    `a > b`, `a >= b` -> `a - b`; `a < b`, `a <= b` -> `b - a`; `And` -> `Min`,
+    `Or` -> `Max`, `Not` -> `-g`; `True`/`False` -> `1`/`-1`. The boundary `a == b`
+    belongs to neither side (an event fires when `g` crosses zero).
+
+    Raises:
+        ValueError: an equality or another condition that has no such root function.
+    """
+    if condition is sp.true:
+        return sp.Integer(1)
+    if condition is sp.false:
+        return sp.Integer(-1)
+    if isinstance(condition, sp.GreaterThan | sp.StrictGreaterThan):
+        return condition.lhs - condition.rhs
+    if isinstance(condition, sp.LessThan | sp.StrictLessThan):
+        return condition.rhs - condition.lhs
+    if isinstance(condition, sp.And):
+        return sp.Min(*[trigger_root(a) for a in condition.args])
+    if isinstance(condition, sp.Or):
+        return sp.Max(*[trigger_root(a) for a in condition.args])
+    if isinstance(condition, sp.Not):
+        return -trigger_root(condition.args[0])
+    raise ValueError(f"no root function for the trigger condition {condition}")
+
+
+@dataclass(frozen=True)
 class SymbolicModel:
     """ODE model `dx/dt = f(t, x, p)`, `x(0) = x0(p)`, in sympy.
 
@@ -36,6 +94,9 @@ class SymbolicModel:
             parameters only; observable formulas may use them.
         state_compartments: compartment id of each state (`None` for parameters
             with rate rules), used by transport-aware tools and export.
+        events: discontinuities (SBML events), in model order; quantities they
+            assign are states (a parameter or compartment an event changes is a
+            state with zero rate).
     """
 
     name: str
@@ -46,6 +107,7 @@ class SymbolicModel:
     initial_values: tuple[sp.Expr, ...]
     expressions: Mapping[str, sp.Expr] = field(default_factory=dict)
     state_compartments: tuple[str | None, ...] = ()
+    events: tuple[ModelEvent, ...] = ()
 
     def __post_init__(self) -> None:
         if len(self.rhs) != len(self.state_ids):
@@ -61,6 +123,10 @@ class SymbolicModel:
                 raise ValueError(
                     f"the rate of {state_id} uses undefined symbols {sorted(unknown)}"
                 )
+        for event in self.events:
+            for target, _ in event.assignments:
+                if target not in self.state_ids:
+                    raise ValueError(f"event {event.id} assigns {target}, which is not a state")
 
     @property
     def state_symbols(self) -> tuple[sp.Symbol, ...]:

@@ -132,14 +132,20 @@ class SbmlModel:
         self._check(definition.setMath(self._math(f"lambda({', '.join([*arguments, body])})")))
         return self
 
-    def event(self, event_id: str, trigger: str, variable: str, value: str) -> SbmlModel:
+    def event(self, event_id: str, trigger: str, variable: str, value: str, *, delay: str | None = None,
+              initial_value: bool = False, priority: str | None = None,
+              use_values_from_trigger_time: bool = True) -> SbmlModel:
         event = self.model.createEvent()
         self._check(event.setId(event_id))
-        event.setUseValuesFromTriggerTime(True)
+        event.setUseValuesFromTriggerTime(use_values_from_trigger_time)
         t = event.createTrigger()
-        t.setInitialValue(False)
+        t.setInitialValue(initial_value)
         t.setPersistent(True)
         self._check(t.setMath(self._math(trigger)))
+        if delay is not None:
+            self._check(event.createDelay().setMath(self._math(delay)))
+        if priority is not None:
+            self._check(event.createPriority().setMath(self._math(priority)))
         assignment = event.createEventAssignment()
         assignment.setVariable(variable)
         self._check(assignment.setMath(self._math(value)))

@@ -282,12 +282,13 @@ def test_row_with_too_many_cells(tmp_path):
     expect_error(yaml_path, "measurements.tsv", 4, None, "cells")
 
 
-def test_sbml_with_events_is_unsupported(tmp_path):
-    model = base_model().event("pulse", "time > 1", "A", "2")
+def test_sbml_event_with_a_delay_is_unsupported(tmp_path):
+    model = base_model().event("pulse", "time > 1", "A", "2", delay="0.5")
     yaml_path = write(tmp_path, model)
     sbml_line = next(i for i, text in enumerate((tmp_path / "model.xml").read_text().splitlines(), 1)
-                     if '<event id="pulse"' in text)
-    expect_error(yaml_path, "model.xml", sbml_line, "<event> pulse", "events", error_type=UnsupportedFeatureError)
+                     if "<delay" in text)
+    expect_error(yaml_path, "model.xml", sbml_line, "<delay> pulse", "event delays",
+                 error_type=UnsupportedFeatureError)
 
 
 def test_sbml_with_an_algebraic_rule_is_unsupported(tmp_path):

@@ -169,13 +169,13 @@ def _line_of(path, needle: str) -> int:
 @pytest.mark.parametrize(
     ("build", "needle", "feature"),
     [
-        (lambda m: m.event("e1", "time > 1", "x", "2"), '<event id="e1"', "events"),
+        (lambda m: m.event("e1", "time > 1", "x", "2", delay="1"), "<delay", "event delays"),
         (lambda m: m.algebraic_rule("x - k"), "<algebraicRule", "algebraic rules"),
-        (lambda m: m.compartment("moving", 1.0, constant=False), '<compartment id="moving"',
-         "non-constant compartment"),
+        (lambda m: m.compartment("moving", 1.0, constant=False).rate_rule("moving", "0.1"),
+         '<rateRule variable="moving"', "compartment size changing in time"),
         (lambda m: m.parameter("t", 2.0), '<parameter id="t"', "time symbol"),
     ],
-    ids=["event", "algebraic-rule", "varying-compartment", "parameter-named-t"],
+    ids=["event-delay", "algebraic-rule", "varying-compartment", "parameter-named-t"],
 )
 def test_unsupported_elements_name_file_line_and_element(tmp_path, build, needle, feature):
     path, error = _read_error(tmp_path, build(_minimal()), UnsupportedFeatureError)
