@@ -135,8 +135,11 @@ class SolverConfig(eqx.Module):
             )
         return solver
 
-    def controller(self) -> diffrax.PIDController:
+    def controller(self, model: CompiledModel | None = None) -> diffrax.PIDController:
+        """The PID step-size controller; for `model`, one that steps exactly to the times
+        where its right-hand side jumps (`CompiledModel.time_breakpoints`)."""
         recommended_p, recommended_i = RECOMMENDED_PI.get(type(self.solver), DEFAULT_PI)
+        breakpoints = model.time_breakpoints if model is not None else ()
         return diffrax.PIDController(
             rtol=self.rtol,
             atol=self.atol,
@@ -145,6 +148,7 @@ class SolverConfig(eqx.Module):
             dcoeff=self.dcoeff,
             dtmin=self.dtmin,
             force_dtmin=False,
+            jump_ts=jnp.asarray(breakpoints, dtype=float) if breakpoints else None,
         )
 
 
@@ -200,7 +204,7 @@ def solve_time_course(
         y0=initial_state,
         args=parameters,
         saveat=diffrax.SaveAt(ts=save_times),
-        stepsize_controller=config.controller(),
+        stepsize_controller=config.controller(model),
         max_steps=config.max_steps,
         adjoint=config.adjoint,
         throw=False,
@@ -289,7 +293,7 @@ def solve_period(
         `SolveStatus`) and the armed flags at `end_time`.
     """
     term = diffrax.ODETerm(lambda t, x, p: model.rhs(t, x, p))
-    solver, controller = config.solver_for(model), config.controller()
+    solver, controller = config.solver_for(model), config.controller(model)
 
     def solve(t0, x0, event):
         return diffrax.diffeqsolve(
@@ -396,7 +400,7 @@ def solve_steady_state(
         y0=initial_state,
         args=parameters,
         saveat=diffrax.SaveAt(t1=True),
-        stepsize_controller=config.controller(),
+        stepsize_controller=config.controller(model),
         max_steps=config.max_steps,
         adjoint=config.adjoint,
         event=event,

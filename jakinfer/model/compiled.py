@@ -6,6 +6,8 @@ from collections.abc import Callable
 
 import equinox as eqx
 import jax.numpy as jnp
+import numpy as np
+import sympy as sp
 
 from jakinfer.model.codegen import compile_vector
 from jakinfer.model.symbolic import TIME, SymbolicModel
@@ -31,6 +33,8 @@ class CompiledModel(eqx.Module):
         event_initial_values: per event, the trigger's value before the start (SBML `initialValue`).
         event_use_trigger_values: per event, whether simultaneous events leave its
             assignments evaluated on the values before any of them executed.
+        time_breakpoints: fixed times where the right-hand side jumps
+            (`SymbolicModel.time_breakpoints`); the step-size controller steps to them.
     """
 
     state_ids: tuple[str, ...] = eqx.field(static=True)
@@ -47,6 +51,7 @@ class CompiledModel(eqx.Module):
     event_order: tuple[int, ...] = eqx.field(static=True, default=())
     event_initial_values: tuple[bool, ...] = eqx.field(static=True, default=())
     event_use_trigger_values: tuple[bool, ...] = eqx.field(static=True, default=())
+    time_breakpoints: tuple[float, ...] = eqx.field(static=True, default=())
 
     @property
     def n_events(self) -> int:
@@ -61,13 +66,29 @@ class CompiledModel(eqx.Module):
         return len(self.parameter_ids)
 
 
+_DENSE_JACOBIAN_STATES = 32
+_SPARSE_FRACTION = 0.25
+"""Models with more than 32 states whose Jacobian has under a quarter of its entries
+non-zero evaluate only those and scatter them (tracing a dense 500 x 500 Jacobian is 250,000
+scalar operations); smaller or denser ones stack the full matrix."""
+
+
 def compile_model(model: SymbolicModel) -> CompiledModel:
     """Compile a `SymbolicModel` into JAX functions (no tracing happens here)."""
     arguments = (TIME.name, model.state_ids, model.parameter_ids)
     rhs_vector = compile_vector(model.rhs, arguments)
+    sparse = model.sparse_jacobian()
     n_x = len(model.state_ids)
-    jacobian_entries = [entry for row in model.jacobian() for entry in row]
-    jacobian_vector = compile_vector(jacobian_entries, arguments)
+    scattered = n_x > _DENSE_JACOBIAN_STATES and len(sparse) < _SPARSE_FRACTION * n_x * n_x
+    if scattered:
+        rows = np.array([i for i, _, _ in sparse], dtype=np.int32)
+        columns = np.array([j for _, j, _ in sparse], dtype=np.int32)
+        jacobian_vector = compile_vector([entry for _, _, entry in sparse], arguments)
+    else:
+        dense = [[sp.Integer(0)] * n_x for _ in range(n_x)]
+        for i, j, entry in sparse:
+            dense[i][j] = entry
+        jacobian_vector = compile_vector([entry for row in dense for entry in row], arguments)
     time_vector = compile_vector(model.time_derivative(), arguments)
     initial_vector = compile_vector(model.initial_values, (TIME.name, model.parameter_ids))
 
@@ -75,7 +96,10 @@ def compile_model(model: SymbolicModel) -> CompiledModel:
         return rhs_vector(t, x, p)
 
     def jacobian(t, x, p):
-        return jnp.reshape(jacobian_vector(t, x, p), (n_x, n_x))
+        values = jacobian_vector(t, x, p)
+        if scattered:  # only the non-zero entries are evaluated, then scattered
+            return jnp.zeros((n_x, n_x), dtype=values.dtype).at[rows, columns].set(values)
+        return jnp.reshape(values, (n_x, n_x))
 
     def time_derivative(t, x, p):
         return time_vector(t, x, p)
@@ -108,4 +132,5 @@ def compile_model(model: SymbolicModel) -> CompiledModel:
         event_order=order,
         event_initial_values=tuple(e.initial_value for e in events),
         event_use_trigger_values=tuple(e.use_values_from_trigger_time for e in events),
+        time_breakpoints=model.time_breakpoints(),
     )

@@ -136,14 +136,28 @@ class SymbolicModel:
     def parameter_symbols(self) -> tuple[sp.Symbol, ...]:
         return tuple(sp.Symbol(name, real=True) for name in self.parameter_ids)
 
+    def sparse_jacobian(self) -> tuple[tuple[int, int, sp.Expr], ...]:
+        """The non-zero entries `(i, j, ∂f_i/∂x_j)` of the analytic Jacobian, row by row.
+
+        Only the states a rate depends on are differentiated: a reaction network's
+        Jacobian is sparse (Chen 2009: 500 states, about 0.5 % of the entries non-zero)."""
+        position = {name: j for j, name in enumerate(self.state_ids)}
+        entries = []
+        for i, f in enumerate(self.rhs):
+            states = sorted((s for s in f.free_symbols if s.name in position), key=lambda s: position[s.name])
+            for symbol in states:
+                derivative = sp.diff(f, symbol)
+                if derivative != 0:
+                    entries.append((i, position[symbol.name], derivative))
+        return tuple(entries)
+
     def jacobian(self) -> tuple[tuple[sp.Expr, ...], ...]:
         """Analytic `∂f_i/∂x_j`, shape `(n_x, n_x)` as nested tuples."""
-        states = _symbols_by_name(self.rhs, self.state_ids)
-        return tuple(
-            tuple(sp.diff(f, states[name]) if name in states else sp.Integer(0)
-                  for name in self.state_ids)
-            for f in self.rhs
-        )
+        n = len(self.state_ids)
+        dense = [[sp.Integer(0)] * n for _ in range(n)]
+        for i, j, derivative in self.sparse_jacobian():
+            dense[i][j] = derivative
+        return tuple(tuple(row) for row in dense)
 
     def time_derivative(self) -> tuple[sp.Expr, ...]:
         """Analytic `∂f_i/∂t`, shape `(n_x,)`."""
@@ -151,6 +165,23 @@ class SymbolicModel:
         if not times:
             return tuple(sp.Integer(0) for _ in self.rhs)
         return tuple(sp.diff(f, times[0]) for f in self.rhs)
+
+    def time_breakpoints(self) -> tuple[float, ...]:
+        """The fixed times at which the right-hand side jumps: the roots of piecewise
+        conditions in time alone (`t < 1800`, `t - 10 >= 0`), sorted. A solver that
+        steps to them exactly never integrates across a discontinuity."""
+        times = set()
+        for f in self.rhs:
+            for relation in f.atoms(sp.core.relational.Relational):
+                difference = relation.lhs - relation.rhs
+                if difference.free_symbols != {TIME} or not difference.is_polynomial(TIME):
+                    continue
+                if sp.degree(difference, TIME) != 1:
+                    continue
+                root = sp.solve(difference, TIME)
+                if len(root) == 1 and root[0].is_number and root[0].is_real:
+                    times.add(float(root[0]))
+        return tuple(sorted(times))
 
     def substitute_expressions(self, expression: sp.Expr) -> sp.Expr:
         """Replace derived quantities (assignment-rule ids) in `expression`."""

@@ -117,3 +117,13 @@ def test_a_parameter_that_an_event_assigns_becomes_a_state(tmp_path):
     problem = _problem(tmp_path, model, [parameter("k", 0.5)], {"x": "x", "kin": "kin"}, [1.0, 3.0])
     assert "kin" in problem.model.state_ids
     np.testing.assert_allclose(_simulated(problem), [0.5, 1.0 + 1.5, 1.0, 3.0], atol=1e-8)
+
+
+def test_a_short_pulse_in_time_is_not_stepped_over(tmp_path):
+    """A rate that is 1 only for 5 <= t < 5.01 (a piecewise of time): the solver steps to both
+    breakpoints (`SymbolicModel.time_breakpoints`), so the integral 0.01 is not missed."""
+    model = (SbmlModel().compartment("c", 1.0).species("x", "c", concentration=0.0).parameter("k", 1.0)
+             .reaction("pulse", {}, {"x": 1}, "k * piecewise(1, geq(time, 5) && lt(time, 5.01), 0)"))
+    problem = _problem(tmp_path, model, [parameter("k", 1.0)], {"x": "x"}, [4.0, 10.0])
+    assert problem.model.time_breakpoints() == (5.0, 5.01)
+    np.testing.assert_allclose(_simulated(problem), [0.0, 0.01], atol=1e-9)
