@@ -19,6 +19,7 @@ import diffrax
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from jakinfer.model.compiled import CompiledModel
 from jakinfer.solvers import Rodas5P
@@ -383,10 +384,47 @@ def solve_steady_state(
     The right-hand side is evaluated with time running on from 0, so a
     non-autonomous model settles to its long-time limit.
 
+    Derivatives (autonomous models): by the implicit function theorem at the steady
+    state, not through the integration (whose sensitivities need not have converged
+    when the state has): `J dx = -(∂f/∂p) dp`, with the conserved moieties (left null
+    vectors `c` of `J`, `c^T J = 0`) fixed by the initial state, `c^T dx = c^T dx0`.
+
     Returns:
         `state` `(n_x,)` and `status` (int32 scalar; `NO_STEADY_STATE` where the
         step budget ran out before the steady-state criterion held).
     """
+    if not model.autonomous:
+        return _integrate_to_steady_state(model, config, parameters, initial_state)
+
+    @jax.custom_jvp
+    def steady(p, x0):
+        return _integrate_to_steady_state(model, config, p, x0)
+
+    @steady.defjvp
+    def steady_jvp(primals, tangents):
+        p, x0 = primals
+        dp, dx0 = tangents
+        state, status = steady(p, x0)
+        jacobian = model.jacobian(0.0, state, p)
+        _, rhs_tangent = jax.jvp(lambda q: model.rhs(0.0, state, q), (p,), (dp,))
+        left, singular, _ = jnp.linalg.svd(jacobian)
+        conserved = singular <= _CONSERVATION_TOLERANCE * singular[0]
+        moieties = jnp.where(conserved[:, None], left.T, 0.0)
+        system = jnp.concatenate([jacobian, moieties])
+        target = jnp.concatenate([-rhs_tangent, moieties @ dx0])
+        state_tangent = jnp.linalg.lstsq(system, target)[0]
+        return (state, status), (state_tangent, np.zeros(np.shape(status), dtype=jax.dtypes.float0))
+
+    return steady(parameters, initial_state)
+
+
+_CONSERVATION_TOLERANCE = 1e-12
+"""Singular values of the steady-state Jacobian below this fraction of the largest are
+conservation laws (left null vectors), not slow modes."""
+
+
+def _integrate_to_steady_state(model, config, parameters, initial_state):
+    """`solve_steady_state` by integration alone (its value; derivatives through the solve)."""
     term = diffrax.ODETerm(lambda t, x, p: model.rhs(t, x, p))
     event = diffrax.Event(
         diffrax.steady_state_event(rtol=config.steady_state_rtol, atol=config.steady_state_atol)

@@ -5,8 +5,8 @@ and repeated nllh time, the nllh against AMICI's reference (`reference_llh.yaml`
 the simulated observables against the problem's own `simulatedData_*.tsv` (AMICI's output at the
 nominal parameters, shipped with some problems; matched by observable, conditions and time, since
 its row order need not be the measurement table's), and with `--gradient` the nllh gradient
-against central finite differences (relative step 1e-6 on the estimation scale, 1e-8 where a
-larger step leaves the region where the model can be solved). A model that
+against central finite differences of a solve at rtol = atol = 1e-12 (relative step 1e-5 on the
+estimation scale, 1e-7 where a larger step leaves the region where the model can be solved). A model that
 fails to load or evaluate is reported with its error. AMICI itself is not run here (a
 benchmark-only extra that this machine does not have); its numbers come from the collection.
 
@@ -54,12 +54,17 @@ def _simulation_difference(problem, simulated: np.ndarray, folder: Path) -> tupl
 
 
 def _finite_difference_error(problem, theta: np.ndarray) -> float:
-    """Largest |gradient - central finite difference| / max(1, |gradient|) over parameters."""
+    """Largest |gradient - central finite difference| / max(1, |gradient|) over parameters; the
+    finite differences are of a solve at rtol = atol = 1e-12 (at the default tolerances the
+    solver's own error, ~1e-8 |nllh|, swamps a difference quotient)."""
+    from jakinfer.simulate import SolverConfig
+
     _, gradient = problem.value_and_grad(theta)
     gradient = np.asarray(gradient)
+    problem = problem.with_solver(SolverConfig(rtol=1e-12, atol=1e-12, max_steps=1_000_000))
     worst = 0.0
     for i in range(theta.size):
-        for relative_step in (1e-6, 1e-8):  # a smaller step where the larger one leaves the solvable region
+        for relative_step in (1e-5, 1e-7):  # a smaller step where the larger one leaves the solvable region
             step = relative_step * max(1.0, abs(theta[i]))
             up, down = theta.copy(), theta.copy()
             up[i] += step
