@@ -30,18 +30,16 @@ import numpy as np
 from jakinfer.io.petab import read_petab
 from jakinfer.model import codegen
 
-COLLECTION = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "benchmark_collection"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from collection_check import COLLECTION, problem_yaml  # noqa: E402
+
 PATHS = {"nodes": 10**12, "table": 1}
 DEFAULT_THRESHOLD = codegen._VECTORISED_TERMS
 
 
 def _yaml(model: str) -> Path:
     path = Path(model)
-    if path.suffix in (".yaml", ".yml"):
-        return path
-    folder = COLLECTION / model
-    candidates = [folder / f"{model}.yaml", folder / "problem.yaml"]
-    return next(p for p in candidates if p.exists())
+    return path if path.suffix in (".yaml", ".yml") else problem_yaml(COLLECTION / model)
 
 
 def _time_program(function, theta: np.ndarray, repeats: int) -> dict:

@@ -76,7 +76,7 @@ def _finite_difference_error(problem, theta: np.ndarray) -> float:
     return worst
 
 
-def _problem_yaml(folder: Path) -> Path:
+def problem_yaml(folder: Path) -> Path:
     """The problem's YAML file: `<model>.yaml`, else `problem.yaml` (newer collection entries)."""
     named = folder / f"{folder.name}.yaml"
     return named if named.is_file() else folder / "problem.yaml"
@@ -90,7 +90,7 @@ def check(model: str, *, gradient: bool, rtol: float, atol: float, reference: di
     row: dict = {"model": model}
     try:
         start = time.perf_counter()
-        problem = read_petab(_problem_yaml(folder)).with_solver(SolverConfig(rtol=rtol, atol=atol))
+        problem = read_petab(problem_yaml(folder)).with_solver(SolverConfig(rtol=rtol, atol=atol))
         row["read_s"] = time.perf_counter() - start
         theta = np.asarray(problem.nominal_theta, dtype=float)
         if not np.all(np.isfinite(theta)):
@@ -143,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
     reference = yaml.safe_load((COLLECTION / "reference_llh.yaml").read_text())
-    models = args.models or sorted(p.name for p in COLLECTION.iterdir() if _problem_yaml(p).is_file())
+    models = args.models or sorted(p.name for p in COLLECTION.iterdir() if problem_yaml(p).is_file())
     print("| model | states / events / parameters | nllh | reference nllh | difference | "
           "max rel. difference to simulatedData | gradient vs FD | read / first / repeated |")
     print("|---|---|---|---|---|---|---|---|")

@@ -267,9 +267,8 @@ def term_table(expressions: Sequence[sp.Basic], names: Sequence[str]) -> TermTab
                     base, power = part, sp.Integer(1)
                 if isinstance(base, sp.Symbol):
                     index = slot[base.name]
-                else:
-                    index = factor_slot.setdefault(base, len(factor_slot))
-                    index = -1 - index  # a shared factor; placed after the 1.0 slot below
+                else:  # a shared factor: its value follows the 1.0 slot
+                    index = one + 1 + factor_slot.setdefault(base, len(factor_slot))
                 (upper if power > 0 else lower).extend([index] * abs(int(power)))
             rows.append(row)
             coefficients.append(value.real)
@@ -280,7 +279,7 @@ def term_table(expressions: Sequence[sp.Basic], names: Sequence[str]) -> TermTab
         width = max((len(entry) for entry in lists), default=0)
         table = np.full((len(lists), width), one, dtype=np.int32)
         for k, entry in enumerate(lists):
-            table[k, :len(entry)] = [i if i >= 0 else one + (-1 - i) + 1 for i in entry]
+            table[k, :len(entry)] = entry
         return table
 
     return TermTable(
@@ -330,11 +329,10 @@ def _table_vector(table: TermTable, argument_names: Sequence[Sequence[str] | str
     # each entry's terms as one row of a (size, most terms of an entry) gather, padded with a zero
     # slot, then summed: XLA's CPU scatter-add is a serial loop, slow under vmap (sensitivities)
     counts = np.bincount(table.rows, minlength=table.size)
-    width = int(counts.max(initial=0))
-    gather = np.full((table.size, width), len(table.rows), dtype=np.int32)
-    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    for entry in np.flatnonzero(counts):
-        gather[entry, :counts[entry]] = np.arange(starts[entry], starts[entry] + counts[entry])
+    terms_so_far = np.cumsum(counts) - counts
+    index = np.arange(len(table.rows))
+    gather = np.full((table.size, int(counts.max(initial=0))), len(table.rows), dtype=np.int32)
+    gather[table.rows, index - terms_so_far[table.rows]] = index  # rows are sorted
     numerators = [np.ascontiguousarray(column) for column in table.numerators.T]
     denominators = [np.ascontiguousarray(column) for column in table.denominators.T]
 
