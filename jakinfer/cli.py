@@ -14,7 +14,9 @@ PROBLEM is a PEtab YAML file, a name of `jakinfer models` (bundled PEtab problem
 built-in models), `pathway:CYTOKINE[:KEY=VALUE,...]` or a Python file defining
 `problem()` or `network()`; `--data CSV [--conditions CSV]` fits a network to tidy
 measurements (`jakinfer.problems.resolve`). `sbc` also takes `receptor`, the
-built-in receptor -> pSTAT calibration model.
+built-in receptor -> pSTAT calibration model. Every PROBLEM command takes the solver
+options `--rtol`, `--atol`, `--max-steps`, `--dtmin` and `--gradient {auto,forward,adjoint}`
+(forward sensitivities or the adjoint method; auto: by the number of ODE parameters).
 `optimize`, `profile`, `sample` and `sbc` save their progress as they go: the same
 command run again after an interruption resumes where it stopped (and ends with
 the same result). One RUN_DIR takes `optimize`, `profile`, `laplace`, `sample` and
@@ -132,6 +134,9 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 
 
 def _problem_arguments(sub: argparse.ArgumentParser) -> None:
+    from jakinfer.problem import ADJOINT_DIRECTIONS
+    from jakinfer.simulate import GRADIENT_METHODS
+
     sub.add_argument("problem", metavar="PROBLEM",
                      help="PEtab YAML file, a name of `jakinfer models` (boehm2014, swameye2003, ...), "
                           "pathway:CYTOKINE[:KEY=VALUE,...], or a Python file defining problem() or network()")
@@ -145,6 +150,10 @@ def _problem_arguments(sub: argparse.ArgumentParser) -> None:
     sub.add_argument("--max-steps", type=_count(1), default=None, help="ODE solver step budget per solve")
     sub.add_argument("--dtmin", type=_positive_float, default=None,
                      help="smallest ODE step size; a solve needing a smaller one fails")
+    sub.add_argument("--gradient", choices=GRADIENT_METHODS, default=None,
+                     help="how gradients are computed: forward sensitivities, the adjoint method (reverse "
+                          "mode with checkpointing; cheaper for many parameters), or auto (default: the "
+                          f"adjoint from {ADJOINT_DIRECTIONS} ODE parameters on)")
     sub.add_argument("--no-cache", action="store_true",
                      help="compile afresh and keep nothing (default: compiled programs are kept in "
                           "JAKINFER_CACHE_DIR, else ~/.cache/jakinfer; JAKINFER_NO_CACHE=1 as this flag)")
@@ -317,7 +326,7 @@ def _load_problem(args: argparse.Namespace, path=None):
 
     problem = read_petab(path) if path is not None else load_problem(
         args.problem, data=getattr(args, "data", None), conditions=getattr(args, "conditions", None))
-    changes = {name: getattr(args, name) for name in ("rtol", "atol", "max_steps", "dtmin")
+    changes = {name: getattr(args, name) for name in ("rtol", "atol", "max_steps", "dtmin", "gradient")
                if getattr(args, name, None) is not None}
     if changes:
         problem = problem.with_solver(replace(problem.solver, **changes))

@@ -74,5 +74,6 @@ def problem_fingerprint(problem: Problem) -> dict:
             "atol": float(solver.atol),
             "max_steps": int(solver.max_steps),
             "dtmin": None if solver.dtmin is None else float(solver.dtmin),
+            "gradient": problem.gradient_method,
         },
     }

@@ -25,6 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import NamedTuple
 
+import diffrax
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -46,6 +47,13 @@ from jakinfer.simulate import (
     solve_steady_states,
     start_events,
 )
+
+ADJOINT_DIRECTIONS = 32
+"""`SolverConfig.gradient="auto"` computes gradients by the adjoint method when the solves
+depend on at least this many estimated parameters (`Problem.ode_parameter_index`), else by
+forward sensitivities: forward mode costs one sensitivity solve per direction, the adjoint a
+backward pass whose cost does not grow with them, but about twice the compile time.
+Measured in `experiments/benchmarks/adjoint_gradients.py` (RESULTS.md)."""
 
 
 @dataclass(frozen=True)
@@ -276,7 +284,10 @@ class Problem:
     # -- construction -------------------------------------------------------
     def with_solver(self, solver: SolverConfig) -> Problem:
         """The same problem solved with other solver settings."""
-        return replace(self, solver=solver)
+        other = replace(self, solver=solver)
+        if "compiled_model" in self.__dict__ and solver.reverse_mode == self.solver.reverse_mode:
+            other.__dict__["compiled_model"] = self.compiled_model  # the same code: not compiled twice
+        return other
 
     def with_compile_cache(self, cache: CompileCache | None) -> Problem:
         """The same problem, its compiled entry points kept in `cache` (None: not kept)."""
@@ -302,10 +313,49 @@ class Problem:
     def _program(self, name: str, function: Callable) -> CachedProgram:
         return CachedProgram(function, name, self.cache_scope)
 
+    # -- how gradients are computed -------------------------------------------
+    @functools.cached_property
+    def gradient_method(self) -> str:
+        """`forward` or `adjoint`: how gradients of this problem's likelihood are computed
+        (`SolverConfig.gradient`; `auto` picks the adjoint when the solves depend on at least
+        `ADJOINT_DIRECTIONS` estimated parameters, or when the solver's `adjoint` is
+        already a reverse-mode one)."""
+        method = self.solver.gradient
+        if method != "auto":
+            return method
+        if self.solver.reverse_mode or self.ode_parameter_index.size >= ADJOINT_DIRECTIONS:
+            return "adjoint"
+        return "forward"
+
+    @functools.cached_property
+    def _gradient_problem(self) -> Problem:
+        """This problem with the solver settings its gradient method differentiates through."""
+        solver = self.solver
+        if self.gradient_method == "adjoint":
+            wanted = solver.for_adjoint_gradient()
+        else:
+            wanted = replace(solver, adjoint=diffrax.ForwardMode()) if solver.reverse_mode else solver
+        return self if wanted is solver else self.with_solver(wanted)
+
+    def value_and_grad_of(self, build: Callable[[Problem], Callable]) -> Callable:
+        """Traceable `theta -> (f(theta), ∇f(theta) (n_theta,))` of the scalar `f = build(problem)`.
+
+        `build` gets this problem, solved with the settings that `gradient_method` needs
+        (a reverse-mode adjoint for `adjoint`); `f` must be a function of solves of that
+        problem. The gradient is zero where `f` is not finite (a failed solve).
+        """
+        function = build(self._gradient_problem)
+        if self.gradient_method == "adjoint":
+            return reverse_value_and_grad(function)
+        return forward_value_and_grad(function)
+
     # -- compiled pieces (built lazily, cached on the instance) -------------
     @functools.cached_property
     def compiled_model(self) -> CompiledModel:
-        return compile_model(self.model)
+        """The model as JAX functions; evaluated from term tables when the solves are
+        differentiated in reverse mode (`SolverConfig.reverse_mode`), whose programs
+        XLA compiles slowly from unrolled scalar code."""
+        return compile_model(self.model, tables=self.solver.reverse_mode)
 
     @functools.cached_property
     def _observable_functions(self) -> tuple[Callable, ...]:
@@ -621,19 +671,21 @@ class Problem:
         return -float(self.log_likelihood(theta))
 
     @functools.cached_property
-    def _value_and_grad_forward(self):
-        return self._program("value_and_grad", forward_value_and_grad(self._log_likelihood_raw))
+    def _jit_value_and_grad(self):
+        return self._program("value_and_grad", self.value_and_grad_of(lambda problem: problem._log_likelihood_raw))
 
     def value_and_grad(self, theta) -> tuple[jax.Array, jax.Array]:
-        """Log-likelihood and its gradient `(n_theta,)`, forward-mode sensitivities."""
-        return self._value_and_grad_forward(jnp.asarray(theta, dtype=float))
+        """Log-likelihood and its gradient `(n_theta,)`, by `gradient_method`."""
+        return self._jit_value_and_grad(jnp.asarray(theta, dtype=float))
 
     @functools.cached_property
     def log_likelihood_fn(self) -> Callable:
-        """A traceable `theta -> log-likelihood` whose reverse-mode gradient is
-        computed by forward-mode sensitivities (for `jax.grad` users such as
-        numpyro). Not jitted itself: call it inside your own `jit`."""
-        return with_forward_mode_gradient(self._log_likelihood_raw)
+        """A traceable `theta -> log-likelihood` whose reverse-mode gradient (`jax.grad`,
+        as numpyro takes it) is computed by `gradient_method`. Not jitted itself: call
+        it inside your own `jit`. Forward-mode derivatives (`jax.jvp`) are not defined:
+        differentiate `_log_likelihood_raw` for those."""
+        return with_gradient(self._log_likelihood_raw,
+                             self.value_and_grad_of(lambda problem: problem._log_likelihood_raw))
 
     def log_prior(self, theta) -> jax.Array:
         """Log prior density of `theta` on the estimation scale."""
@@ -867,9 +919,22 @@ def forward_value_and_grad(function: Callable) -> Callable:
     return value_and_grad
 
 
-def with_forward_mode_gradient(function: Callable) -> Callable:
-    """Wrap scalar `function(theta)` so that `jax.grad` uses forward-mode sensitivities."""
-    value_and_grad = forward_value_and_grad(function)
+def reverse_value_and_grad(function: Callable) -> Callable:
+    """`theta -> (f(theta), ∇f(theta))` by reverse mode (the adjoint method through
+    solves set up with a reverse-mode adjoint); the gradient is zero where `f` is
+    not finite, as in `forward_value_and_grad`. `f` must return a scalar."""
+    differentiated = jax.value_and_grad(function)
+
+    def value_and_grad(theta):
+        value, gradient = differentiated(theta)
+        return value, jnp.where(jnp.isfinite(value), gradient, 0.0)
+
+    return value_and_grad
+
+
+def with_gradient(function: Callable, value_and_grad: Callable) -> Callable:
+    """Scalar `function(theta)` whose `jax.grad` is the gradient of `value_and_grad`
+    (`theta -> (function(theta), gradient)`)."""
 
     @jax.custom_vjp
     def wrapped(theta):

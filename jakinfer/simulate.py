@@ -7,10 +7,15 @@ where a trigger turns true (or false again), located by a Newton root find, so
 an event time that depends on parameters has exact sensitivities. Solver failures are never raised
 inside a trace: each solve returns a status code (`SolveStatus`) that the
 likelihood turns into `-inf` and the caller reports.
+
+Size: one concept, solving the model's ODEs: the solver settings, the plain, event-segmented
+and steady-state solves share one step-size controller, one status convention and one rule for
+how a solve is differentiated (forward or reverse mode), which must agree across them.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 from collections.abc import Mapping
 from types import MappingProxyType
@@ -56,6 +61,9 @@ DEFAULT_PI: tuple[float, float] = (0.3, 0.3)
 """`(pcoeff, icoeff)` of the step-size controller for solvers not in `RECOMMENDED_PI`."""
 
 RECOMMENDED_PI: Mapping[type, tuple[float, float]] = MappingProxyType({Rodas5P: (0.1, 0.7)})
+
+GRADIENT_METHODS: tuple[str, ...] = ("auto", "forward", "adjoint")
+"""How gradients of a scalar of the solves are computed (`SolverConfig.gradient`)."""
 """`(pcoeff, icoeff)` per solver type, measured on the bundled problems (see `SolverConfig`)."""
 
 
@@ -72,9 +80,19 @@ class SolverConfig(eqx.Module):
             model's analytic (symbolic) Jacobian and time derivative.
         rtol, atol: tolerances of the PID step-size controller.
         max_steps: step budget per solve; exceeding it is a failure.
-        adjoint: how to differentiate the solve; `ForwardMode` (default) suits the
-            forward-mode gradients used throughout (few parameters, small stiff
-            systems). Use `RecursiveCheckpointAdjoint` for reverse mode.
+        adjoint: how diffrax differentiates a solve. `ForwardMode` (default) for
+            forward-mode sensitivities; a gradient by the adjoint method
+            (`gradient`) replaces it by `RecursiveCheckpointAdjoint()` unless a
+            reverse-mode adjoint is given here.
+        gradient: how the gradient of a likelihood, posterior or objective is
+            computed (`GRADIENT_METHODS`): `forward` (one forward-sensitivity solve
+            per ODE parameter direction, vmapped), `adjoint` (reverse mode through
+            the discretised solve with recursive checkpointing: a cost that does
+            not grow with the number of parameters), or `auto` (default): the
+            adjoint from `Problem.ADJOINT_DIRECTIONS` ODE parameter directions on,
+            else forward. `Problem.gradient_method` tells which one a problem uses.
+            Fisher information, Hessians and Jacobians of predictions are forward
+            mode whatever this says (they need every direction anyway).
         steady_state_rtol, steady_state_atol: a steady state is reached when
             `|f(x)| <= atol + rtol |x|` (RMS norm).
         pcoeff, icoeff, dcoeff: PID controller coefficients (diffrax's
@@ -109,6 +127,7 @@ class SolverConfig(eqx.Module):
     atol: float = 1e-8
     max_steps: int = eqx.field(static=True, default=100_000)
     adjoint: diffrax.AbstractAdjoint = diffrax.ForwardMode()
+    gradient: str = eqx.field(static=True, default="auto")
     steady_state_rtol: float = 1e-10
     steady_state_atol: float = 1e-10
     pcoeff: float | None = None
@@ -118,6 +137,21 @@ class SolverConfig(eqx.Module):
     ode_parameter_sensitivities: bool = eqx.field(static=True, default=True)
     max_event_stops: int = eqx.field(static=True, default=100)
     event_time_tolerance: float = 1e-12
+
+    def __check_init__(self) -> None:
+        if self.gradient not in GRADIENT_METHODS:
+            raise ValueError(f"SolverConfig.gradient must be one of {GRADIENT_METHODS}, got {self.gradient!r}")
+
+    @property
+    def reverse_mode(self) -> bool:
+        """Whether solves are differentiated in reverse mode (a non-`ForwardMode` adjoint)."""
+        return not isinstance(self.adjoint, diffrax.ForwardMode)
+
+    def for_adjoint_gradient(self) -> SolverConfig:
+        """These settings with a reverse-mode adjoint (`RecursiveCheckpointAdjoint()`
+        unless one is set) for gradients by the adjoint method."""
+        adjoint = self.adjoint if self.reverse_mode else diffrax.RecursiveCheckpointAdjoint()
+        return dataclasses.replace(self, adjoint=adjoint)
 
     @property
     def reduces_sensitivities(self) -> bool:
@@ -136,11 +170,18 @@ class SolverConfig(eqx.Module):
             )
         return solver
 
-    def controller(self, model: CompiledModel | None = None) -> diffrax.PIDController:
+    def controller(self, model: CompiledModel | None = None, parameters=None) -> diffrax.PIDController:
         """The PID step-size controller; for `model`, one that steps exactly to the times
-        where its right-hand side jumps (`CompiledModel.time_breakpoints`)."""
+        where its right-hand side jumps (`CompiledModel.time_breakpoints`, and with
+        `parameters` `(n_p,)` the `parameter_breakpoints` at them)."""
         recommended_p, recommended_i = RECOMMENDED_PI.get(type(self.solver), DEFAULT_PI)
-        breakpoints = model.time_breakpoints if model is not None else ()
+        jump_ts = None
+        if model is not None and model.time_breakpoints:
+            jump_ts = jnp.asarray(model.time_breakpoints, dtype=float)
+        if model is not None and model.parameter_breakpoints is not None and parameters is not None:
+            moving = model.parameter_breakpoints(parameters)
+            moving = jnp.where(jnp.isfinite(moving), moving, jnp.inf)  # an undefined time is never reached
+            jump_ts = moving if jump_ts is None else jnp.concatenate([jump_ts, moving])
         return diffrax.PIDController(
             rtol=self.rtol,
             atol=self.atol,
@@ -149,7 +190,7 @@ class SolverConfig(eqx.Module):
             dcoeff=self.dcoeff,
             dtmin=self.dtmin,
             force_dtmin=False,
-            jump_ts=jnp.asarray(breakpoints, dtype=float) if breakpoints else None,
+            jump_ts=jump_ts,
         )
 
 
@@ -205,7 +246,7 @@ def solve_time_course(
         y0=initial_state,
         args=parameters,
         saveat=diffrax.SaveAt(ts=save_times),
-        stepsize_controller=config.controller(model),
+        stepsize_controller=config.controller(model, parameters),
         max_steps=config.max_steps,
         adjoint=config.adjoint,
         throw=False,
@@ -294,7 +335,7 @@ def solve_period(
         `SolveStatus`) and the armed flags at `end_time`.
     """
     term = diffrax.ODETerm(lambda t, x, p: model.rhs(t, x, p))
-    solver, controller = config.solver_for(model), config.controller(model)
+    solver, controller = config.solver_for(model), config.controller(model, parameters)
 
     def solve(t0, x0, event):
         return diffrax.diffeqsolve(
@@ -346,7 +387,13 @@ def solve_period(
     n_t, n_x = save_times.shape[0], initial_state.shape[0]
     carry = (jnp.asarray(start_time, dtype=float), initial_state, armed, jnp.zeros((n_t, n_x)),
              jnp.asarray(0, dtype=jnp.int32), jnp.asarray(0, dtype=jnp.int32), jnp.asarray(False))
-    _, x, armed, states, status, _, done = jax.lax.while_loop(running, body, carry)
+    if config.reverse_mode:  # a loop that reverse mode differentiates, checkpointing its segments
+        import equinox.internal as eqxi
+
+        _, x, armed, states, status, _, done = eqxi.while_loop(
+            running, body, carry, max_steps=config.max_event_stops + 1, kind="checkpointed")
+    else:
+        _, x, armed, states, status, _, done = jax.lax.while_loop(running, body, carry)
     status = jnp.where(done, status, jnp.maximum(status, SolveStatus.TOO_MANY_EVENTS)).astype(jnp.int32)
     return states, x, status, armed
 
@@ -438,7 +485,7 @@ def _integrate_to_steady_state(model, config, parameters, initial_state):
         y0=initial_state,
         args=parameters,
         saveat=diffrax.SaveAt(t1=True),
-        stepsize_controller=config.controller(model),
+        stepsize_controller=config.controller(model, parameters),
         max_steps=config.max_steps,
         adjoint=config.adjoint,
         event=event,

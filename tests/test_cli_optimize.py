@@ -24,6 +24,7 @@ import sys
 import time
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from helpers.decay_problem import write_decay_problem
 
@@ -34,6 +35,8 @@ from jakinfer.infer.nuts import NutsConfig, run_fingerprint
 from jakinfer.io.petab import read_petab
 from jakinfer.rundir.identity import check_run_directory
 from jakinfer.runtime.checkpoint import read_manifest
+
+_LOAD_PROBLEM = cli._load_problem  # the real loader (the module's fixture replaces it)
 
 OPTIMIZE_ARGS = ("--starts", "40", "--batch-size", "2", "--seed", "7", "--method", "bfgs", "--no-progress")
 PROFILE_ARGS = ("--step", "0.01", "--batch-size", "2", "--method", "bfgs", "--no-progress")
@@ -271,3 +274,18 @@ def test_optimize_bound_flips_are_a_setting_of_the_run(setup, capsys, tmp_path):
     code, _, err = run(capsys, "optimize", setup["path"], "--out", str(ref), *OPTIMIZE_ARGS, "--bound-flips", "0")
     assert code == EXIT_INPUT_ERROR and "bound_flips" in err and "--force" in err
     assert (ref / "multistart.json").read_bytes() == before
+
+
+def test_adjoint_gradients_are_a_setting_of_the_run(setup, capsys, tmp_path, monkeypatch):
+    """`--gradient adjoint` optimises with reverse-mode gradients to the optimum of the
+    forward-sensitivity run, and run.json records the method."""
+    ref = reference(setup, capsys)
+    monkeypatch.setattr(cli, "_load_problem", _LOAD_PROBLEM)
+    out = tmp_path / "adjoint"
+    code, _, err = run(capsys, "optimize", setup["path"], "--out", str(out), *OPTIMIZE_ARGS, "--gradient", "adjoint")
+    assert code == 0, err
+    record = json.loads((out / "optimize_run.json").read_text())
+    assert record["fingerprint"]["solver"]["gradient"] == "adjoint"
+    assert json.loads((ref / "optimize_run.json").read_text())["fingerprint"]["solver"]["gradient"] == "forward"
+    ours, theirs = (pd.read_csv(path / "multistart.csv") for path in (out, ref))
+    assert ours["fval"].min() == pytest.approx(theirs["fval"].min(), rel=1e-9)

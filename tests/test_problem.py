@@ -16,7 +16,9 @@ Each problem is compiled once per module (module-scoped fixtures).
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
+import diffrax
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -25,6 +27,8 @@ import pytest
 from helpers.petab_factory import SbmlModel, measurement, observable, parameter, write_petab
 from scipy.integrate import solve_ivp
 
+from jakinfer import problem as problem_module
+from jakinfer.fingerprint import problem_fingerprint
 from jakinfer.io.bundled import resolve_problem_path
 from jakinfer.io.petab import read_petab
 from jakinfer.problem import Problem
@@ -231,6 +235,43 @@ def test_reduced_sensitivities_match_plain_forward_mode(decay):
     hessian = jax.hessian(_decay_log_likelihood)(theta)
     np.testing.assert_allclose(np.asarray(jax.jit(jax.jacfwd(jax.jacfwd(decay._log_likelihood_raw)))(theta)),
                                np.asarray(hessian), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("theta", THETAS, ids=["nominal", "elsewhere"])
+def test_adjoint_gradient_equals_forward_sensitivities_and_the_closed_form(decay, theta):
+    """The adjoint method (reverse mode through the discretised solve) against forward
+    sensitivities and the closed form, through `value_and_grad` and `log_likelihood_fn`."""
+    adjoint = decay.with_solver(replace(decay.solver, gradient="adjoint"))
+    assert adjoint.gradient_method == "adjoint"
+    assert isinstance(adjoint._gradient_problem.solver.adjoint, diffrax.RecursiveCheckpointAdjoint)
+    value, gradient = adjoint.value_and_grad(theta)
+    forward_value, forward = decay.value_and_grad(theta)
+    assert float(value) == float(forward_value)
+    np.testing.assert_allclose(np.asarray(gradient), np.asarray(forward), rtol=1e-9, atol=1e-11)
+    closed_form = jax.grad(_decay_log_likelihood)(jnp.asarray(theta))
+    np.testing.assert_allclose(np.asarray(gradient), np.asarray(closed_form), rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(np.asarray(_reverse_gradient(adjoint)(jnp.asarray(theta))), np.asarray(gradient),
+                               rtol=1e-12, atol=1e-12)
+
+
+def test_auto_gradient_method_takes_the_adjoint_for_many_ode_parameters(decay, monkeypatch):
+    assert decay.solver.gradient == "auto" and decay.ode_parameter_index.size == 2
+    assert decay.gradient_method == "forward"
+    assert decay._gradient_problem is decay
+    monkeypatch.setattr(problem_module, "ADJOINT_DIRECTIONS", 2)
+    assert decay.with_solver(decay.solver).gradient_method == "adjoint"
+    assert decay.with_solver(replace(decay.solver, gradient="forward")).gradient_method == "forward"
+    monkeypatch.setattr(problem_module, "ADJOINT_DIRECTIONS", 3)
+    assert decay.with_solver(decay.solver).gradient_method == "forward"
+    # a reverse-mode adjoint given by the user is used as is; forced forward mode swaps it out
+    reverse = replace(decay.solver, adjoint=diffrax.RecursiveCheckpointAdjoint(checkpoints=64))
+    assert decay.with_solver(reverse).gradient_method == "adjoint"
+    assert decay.with_solver(reverse)._gradient_problem.solver.adjoint.checkpoints == 64
+    forced = decay.with_solver(replace(reverse, gradient="forward"))
+    assert isinstance(forced._gradient_problem.solver.adjoint, diffrax.ForwardMode)
+    assert problem_fingerprint(forced)["solver"]["gradient"] == "forward"
+    with pytest.raises(ValueError, match="gradient must be one of"):
+        SolverConfig(gradient="backward")
 
 
 _REVERSE = {}

@@ -35,3 +35,7 @@ def test_steady_state_derivatives_match_the_closed_form():
     np.testing.assert_allclose(by_parameters, [dA, [-dA[0], -dA[1]]], rtol=1e-7, atol=1e-10)
     by_initial_state = np.asarray(jax.jacfwd(steady, argnums=1)(p, x0))  # only the total A0 + B0 matters
     np.testing.assert_allclose(by_initial_state, [[0.3, 0.3], [0.7, 0.7]], rtol=1e-7, atol=1e-10)
+    # reverse mode (the adjoint method's solver settings) through the same implicit-function rule
+    reverse = SolverConfig().for_adjoint_gradient()
+    reverse_jacobian = np.asarray(jax.jacrev(lambda p: solve_steady_state(model, reverse, p, x0)[0])(p))
+    np.testing.assert_allclose(reverse_jacobian, by_parameters, rtol=1e-10, atol=1e-12)

@@ -82,7 +82,8 @@ def problem_yaml(folder: Path) -> Path:
     return named if named.is_file() else folder / "problem.yaml"
 
 
-def check(model: str, *, gradient: bool, rtol: float, atol: float, reference: dict) -> dict:
+def check(model: str, *, gradient: bool, rtol: float, atol: float, reference: dict,
+          gradient_method: str = "auto") -> dict:
     from jakinfer.io.petab import read_petab
     from jakinfer.simulate import SolverConfig
 
@@ -90,7 +91,8 @@ def check(model: str, *, gradient: bool, rtol: float, atol: float, reference: di
     row: dict = {"model": model}
     try:
         start = time.perf_counter()
-        problem = read_petab(problem_yaml(folder)).with_solver(SolverConfig(rtol=rtol, atol=atol))
+        problem = read_petab(problem_yaml(folder)).with_solver(
+            SolverConfig(rtol=rtol, atol=atol, gradient=gradient_method))
         row["read_s"] = time.perf_counter() - start
         theta = np.asarray(problem.nominal_theta, dtype=float)
         if not np.all(np.isfinite(theta)):
@@ -115,6 +117,7 @@ def check(model: str, *, gradient: bool, rtol: float, atol: float, reference: di
             row["simulation_abs"], row["simulation_rel"] = simulation
         if gradient:
             row["gradient_fd_error"] = _finite_difference_error(problem, theta)
+            row["gradient_method"] = problem.gradient_method
     except Exception as error:  # a benchmark reports every model, failed or not
         row["error"] = f"{type(error).__name__}: {error}"[:200]
     return row
@@ -130,7 +133,7 @@ def markdown(row: dict) -> str:
         return f"| {row['model']} | failed: {row['error']} | | | | | | |"
     return (f"| {row['model']} | {row['states']} / {row['events']} / {row['parameters']} | {row['nllh']:.6f} | "
             f"{_cell(row, 'reference_nllh', '.6f')} | {_cell(row, 'difference', '.1e')} | "
-            f"{_cell(row, 'simulation_rel', '.1e')} | {_cell(row, 'gradient_fd_error', '.1e')} | "
+            f"{_cell(row, 'simulation_rel', '.1e')} | {_cell(row, 'gradient_fd_error', '.1e')} {row.get('gradient_method', '')} | "
             f"{row['read_s']:.1f} s / {row['first_s']:.1f} s / {row['repeated_s']:.3f} s |")
 
 
@@ -138,6 +141,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("models", nargs="*")
     parser.add_argument("--gradient", action="store_true")
+    parser.add_argument("--gradient-method", choices=("auto", "forward", "adjoint"), default="auto",
+                        help="SolverConfig.gradient of the checked gradient (auto: the package's choice)")
     parser.add_argument("--rtol", type=float, default=1e-8)
     parser.add_argument("--atol", type=float, default=1e-8)
     parser.add_argument("--json", type=Path)
@@ -149,7 +154,8 @@ def main(argv: list[str] | None = None) -> int:
     print("|---|---|---|---|---|---|---|---|")
     rows = []
     for model in models:
-        row = check(model, gradient=args.gradient, rtol=args.rtol, atol=args.atol, reference=reference)
+        row = check(model, gradient=args.gradient, rtol=args.rtol, atol=args.atol, reference=reference,
+                    gradient_method=args.gradient_method)
         rows.append(row)
         print(markdown(row), flush=True)
     if args.json is not None:

@@ -86,7 +86,7 @@ from jakinfer.infer.initial_metric import (
     uses_fisher_start,
 )
 from jakinfer.noise_check import require_positive_noise
-from jakinfer.problem import Problem, forward_value_and_grad
+from jakinfer.problem import Problem
 from jakinfer.simulate import SolveStatus
 
 if TYPE_CHECKING:
@@ -353,8 +353,8 @@ def check_bounds(problem: Problem) -> None:
 def data_log_likelihood(problem: Problem, monitor: FailureMonitor | None = None) -> Callable:
     """A traceable `(theta, values) -> log-likelihood` of `values` `(n_m,)` given `theta` `(n_theta,)`.
 
-    The gradient in `theta` (for `jax.grad`, as numpyro takes it) is computed by
-    forward-mode sensitivities, like `Problem.log_likelihood_fn`; `values` get a
+    The gradient in `theta` (for `jax.grad`, as numpyro takes it) is computed by the
+    problem's `gradient_method`, like `Problem.log_likelihood_fn`; `values` get a
     zero cotangent. Evaluations with a failed solve (`-inf`) are reported to
     `monitor` (when given) with their per-measurement status.
 
@@ -365,14 +365,20 @@ def data_log_likelihood(problem: Problem, monitor: FailureMonitor | None = None)
 
     report = None if monitor is None else failure_reporter(monitor)
 
-    def value(theta, values):
-        evaluation = problem.evaluate_measurements(theta, values)
-        if report is not None:
-            report(evaluation.status)
-        return jnp.sum(evaluation.log_likelihood)
+    def value_of(solved: Problem) -> Callable:
+        def value(theta, values):
+            evaluation = solved.evaluate_measurements(theta, values)
+            if report is not None:
+                report(evaluation.status)
+            return jnp.sum(evaluation.log_likelihood)
 
-    primal = jax.jit(value)
-    value_and_gradient = jax.jit(lambda theta, values: forward_value_and_grad(lambda t: value(t, values))(theta))
+        return value
+
+    primal = jax.jit(value_of(problem))
+
+    @jax.jit
+    def value_and_gradient(theta, values):
+        return problem.value_and_grad_of(lambda solved: lambda t: value_of(solved)(t, values))(theta)
 
     @jax.custom_vjp
     def log_likelihood(theta, values):

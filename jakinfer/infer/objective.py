@@ -44,6 +44,10 @@ class Objective:
             Fisher information; `None` for an objective without one.
         cache_scope: where programs built from `function` (the optimisers' batches,
             `jit_value_and_grad`) are kept across processes; None: not kept.
+        function_value_and_grad: traceable `theta -> (f, grad f (n,))` of the same
+            function computed otherwise (an objective of a `Problem`: by its
+            `gradient_method`, the adjoint for many ODE parameters); None: one JVP of
+            `function` per parameter.
     """
 
     function: Callable
@@ -53,6 +57,7 @@ class Objective:
     upper: np.ndarray
     noise: NoiseTerms | None = None
     cache_scope: CacheScope | None = None
+    function_value_and_grad: Callable | None = None
 
     @classmethod
     def from_problem(cls, problem: Problem, kind: ObjectiveKind) -> Objective:
@@ -61,7 +66,10 @@ class Objective:
 
     @functools.cached_property
     def value_and_grad(self) -> Callable:
-        """Traceable `theta -> (f, grad f (n,))`, one JVP per parameter (forward mode)."""
+        """Traceable `theta -> (f, grad f (n,))` (`function_value_and_grad`, else one JVP
+        per parameter)."""
+        if self.function_value_and_grad is not None:
+            return self.function_value_and_grad
         return forward_value_and_grad(self.function)
 
     @functools.cached_property
@@ -75,23 +83,25 @@ class Objective:
 
 @functools.lru_cache(maxsize=16)
 def _problem_objective(problem: Problem, kind: ObjectiveKind) -> Objective:
-    log_likelihood = problem._log_likelihood_raw
-    log_prior = problem.parameters.log_prior
-    if kind is ObjectiveKind.NEGATIVE_LOG_POSTERIOR:
-        def function(theta):
-            return -(log_prior(theta) + log_likelihood(theta))
-    elif kind is ObjectiveKind.NEGATIVE_LOG_LIKELIHOOD:
-        def function(theta):
-            return -log_likelihood(theta)
-    else:
+    if not isinstance(kind, ObjectiveKind):
         raise TypeError(f"kind must be an ObjectiveKind, got {kind!r}")
     space = problem.parameters
     return Objective(
-        function=function, kind=kind, parameter_ids=space.ids,
+        function=_objective_function(problem, kind), kind=kind, parameter_ids=space.ids,
+        function_value_and_grad=problem.value_and_grad_of(lambda solved: _objective_function(solved, kind)),
         lower=np.asarray(space.lower, dtype=float), upper=np.asarray(space.upper, dtype=float),
         noise=problem_noise_terms(problem, include_prior=kind is ObjectiveKind.NEGATIVE_LOG_POSTERIOR),
         cache_scope=objective_scope(problem, kind.value),
     )
+
+
+def _objective_function(problem: Problem, kind: ObjectiveKind) -> Callable:
+    """Traceable `theta -> scalar` that `kind` minimises for `problem`."""
+    log_likelihood = problem._log_likelihood_raw
+    log_prior = problem.parameters.log_prior
+    if kind is ObjectiveKind.NEGATIVE_LOG_POSTERIOR:
+        return lambda theta: -(log_prior(theta) + log_likelihood(theta))
+    return lambda theta: -log_likelihood(theta)
 
 
 def objective_scope(problem: Problem, name: str) -> CacheScope | None:

@@ -359,12 +359,14 @@ def _table_vector(table: TermTable, argument_names: Sequence[Sequence[str] | str
 def compile_vector(
     expressions: Sequence[sp.Basic],
     argument_names: Sequence[Sequence[str] | str],
+    *,
+    tables: bool = False,
 ) -> Callable:
     """Build `f(*arrays) -> Array` that evaluates `expressions` into one vector.
 
-    Vectors of at least `_VECTORISED_TERMS` terms are evaluated from their
-    `TermTable` (a program whose size does not grow with the number of terms);
-    smaller ones node by node, with the subexpressions that several entries share
+    Vectors of at least `_VECTORISED_TERMS` terms (any size with `tables`) are
+    evaluated from their `TermTable` (a program whose size does not grow with the
+    number of terms) where one represents them; others node by node, with the subexpressions that several entries share
     (e.g. an input `exp(-k t)` in every rate it drives) evaluated once per call
     (`common_subexpressions`): XLA would not merge them itself, it does not fuse
     one expensive result into several consumers.
@@ -375,12 +377,16 @@ def compile_vector(
             its entries; argument `j` must be a 1-D array of length
             `len(argument_names[j])`, or a scalar where `argument_names[j]` is a
             plain string.
+        tables: evaluate from a term table whatever the size (for programs that
+            reverse-mode differentiate `f`: XLA compiles the transpose of unrolled
+            scalar code very slowly, e.g. more than 15 minutes for Alkan 2018's
+            adjoint gradient against 13 s from tables).
 
     Returns:
         `f`, returning a float64 array of shape `(n,)`.
     """
     names = [name for group in _flat_names(argument_names) for name in group]
-    if sum(len(sp.Add.make_args(e)) for e in expressions if e != 0) >= _VECTORISED_TERMS:
+    if tables or sum(len(sp.Add.make_args(e)) for e in expressions if e != 0) >= _VECTORISED_TERMS:
         table = term_table(expressions, names)
         if table is not None:
             return _table_vector(table, argument_names)

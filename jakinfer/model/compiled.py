@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import equinox as eqx
@@ -35,6 +36,9 @@ class CompiledModel(eqx.Module):
             assignments evaluated on the values before any of them executed.
         time_breakpoints: fixed times where the right-hand side jumps
             (`SymbolicModel.time_breakpoints`); the step-size controller steps to them.
+        parameter_breakpoints: `p -> (n_b,)` the times where the right-hand side jumps that
+            depend on parameters (`SymbolicModel.parameter_breakpoints`), stepped to as well;
+            None without them.
     """
 
     state_ids: tuple[str, ...] = eqx.field(static=True)
@@ -52,6 +56,7 @@ class CompiledModel(eqx.Module):
     event_initial_values: tuple[bool, ...] = eqx.field(static=True, default=())
     event_use_trigger_values: tuple[bool, ...] = eqx.field(static=True, default=())
     time_breakpoints: tuple[float, ...] = eqx.field(static=True, default=())
+    parameter_breakpoints: Callable | None = eqx.field(static=True, default=None)
 
     @property
     def n_events(self) -> int:
@@ -73,24 +78,31 @@ non-zero evaluate only those and scatter them (tracing a dense 500 x 500 Jacobia
 scalar operations); smaller or denser ones stack the full matrix."""
 
 
-def compile_model(model: SymbolicModel) -> CompiledModel:
-    """Compile a `SymbolicModel` into JAX functions (no tracing happens here)."""
+def compile_model(model: SymbolicModel, *, tables: bool = False) -> CompiledModel:
+    """Compile a `SymbolicModel` into JAX functions (no tracing happens here).
+
+    Args:
+        tables: evaluate every vector of expressions from term tables where they can
+            (`jakinfer.model.codegen.compile_vector`), for solves that are differentiated
+            in reverse mode; else only the large ones.
+    """
     arguments = (TIME.name, model.state_ids, model.parameter_ids)
-    rhs_vector = compile_vector(model.rhs, arguments)
+    vector = functools.partial(compile_vector, tables=tables)
+    rhs_vector = vector(model.rhs, arguments)
     sparse = model.sparse_jacobian()
     n_x = len(model.state_ids)
     scattered = n_x > _DENSE_JACOBIAN_STATES and len(sparse) < _SPARSE_FRACTION * n_x * n_x
     if scattered:
         rows = np.array([i for i, _, _ in sparse], dtype=np.int32)
         columns = np.array([j for _, j, _ in sparse], dtype=np.int32)
-        jacobian_vector = compile_vector([entry for _, _, entry in sparse], arguments)
+        jacobian_vector = vector([entry for _, _, entry in sparse], arguments)
     else:
         dense = [[sp.Integer(0)] * n_x for _ in range(n_x)]
         for i, j, entry in sparse:
             dense[i][j] = entry
-        jacobian_vector = compile_vector([entry for row in dense for entry in row], arguments)
-    time_vector = compile_vector(model.time_derivative(), arguments)
-    initial_vector = compile_vector(model.initial_values, (TIME.name, model.parameter_ids))
+        jacobian_vector = vector([entry for row in dense for entry in row], arguments)
+    time_vector = vector(model.time_derivative(), arguments)
+    initial_vector = vector(model.initial_values, (TIME.name, model.parameter_ids))
 
     def rhs(t, x, p):
         return rhs_vector(t, x, p)
@@ -109,10 +121,10 @@ def compile_model(model: SymbolicModel) -> CompiledModel:
 
     events = model.events
     state_symbols = model.state_symbols
-    event_roots = compile_vector([e.trigger for e in events], arguments) if events else None
+    event_roots = vector([e.trigger for e in events], arguments) if events else None
     event_updates = tuple(
-        compile_vector([dict(e.assignments).get(name, symbol) for name, symbol in
-                        zip(model.state_ids, state_symbols, strict=True)], arguments)
+        vector([dict(e.assignments).get(name, symbol) for name, symbol in
+                zip(model.state_ids, state_symbols, strict=True)], arguments)
         for e in events
     )
     order = tuple(sorted(range(len(events)), key=lambda i: (-events[i].priority, i)))
@@ -133,4 +145,13 @@ def compile_model(model: SymbolicModel) -> CompiledModel:
         event_initial_values=tuple(e.initial_value for e in events),
         event_use_trigger_values=tuple(e.use_values_from_trigger_time for e in events),
         time_breakpoints=model.time_breakpoints(),
+        parameter_breakpoints=_parameter_breakpoints(vector, model),
     )
+
+
+def _parameter_breakpoints(vector: Callable, model: SymbolicModel) -> Callable | None:
+    breakpoints = model.parameter_breakpoints()
+    if not breakpoints:
+        return None
+    times = vector(breakpoints, (TIME.name, model.parameter_ids))
+    return lambda p: times(0.0, p)

@@ -170,18 +170,31 @@ class SymbolicModel:
         """The fixed times at which the right-hand side jumps: the roots of piecewise
         conditions in time alone (`t < 1800`, `t - 10 >= 0`), sorted. A solver that
         steps to them exactly never integrates across a discontinuity."""
-        times = set()
+        return tuple(sorted({float(root) for root in self._time_roots() if root.is_number}))
+
+    def parameter_breakpoints(self) -> tuple[sp.Expr, ...]:
+        """The times at which the right-hand side jumps that depend on parameters: roots
+        `t = g(p)` of piecewise conditions linear in time whose other symbols are parameters
+        (`t < tau`, Beer 2014's lag time), as expressions in the parameters. A solver that
+        steps to `g(p)` exactly has derivatives in `p` that see the jump (the sensitivities
+        jump by `(f(t-) - f(t+)) dg/dp`); integrated across, the switch time's derivative is
+        lost (it is zero almost everywhere inside a step)."""
+        return tuple(sorted({root for root in self._time_roots() if not root.is_number}, key=sp.default_sort_key))
+
+    def _time_roots(self) -> list[sp.Expr]:
+        parameters = {symbol for symbol in _symbols_by_name(self.rhs, self.parameter_ids).values()}
+        roots = []
         for f in self.rhs:
             for relation in f.atoms(sp.core.relational.Relational):
                 difference = relation.lhs - relation.rhs
-                if difference.free_symbols != {TIME} or not difference.is_polynomial(TIME):
+                if TIME not in difference.free_symbols or not difference.free_symbols <= {TIME, *parameters}:
                     continue
-                if sp.degree(difference, TIME) != 1:
+                if not difference.is_polynomial(TIME) or sp.degree(difference, TIME) != 1:
                     continue
                 root = sp.solve(difference, TIME)
-                if len(root) == 1 and root[0].is_number and root[0].is_real:
-                    times.add(float(root[0]))
-        return tuple(sorted(times))
+                if len(root) == 1 and (not root[0].is_number or root[0].is_real):
+                    roots.append(root[0])
+        return roots
 
     def substitute_expressions(self, expression: sp.Expr) -> sp.Expr:
         """Replace derived quantities (assignment-rule ids) in `expression`."""

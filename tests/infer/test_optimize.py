@@ -266,8 +266,10 @@ def test_boehm_quick_multistart_reaches_published_optimum(boehm):
     assert result.best_fval >= BOEHM_NLLH - 1e-3
 
 
+@pytest.mark.slow
 def test_boehm_full_multistart_success_fraction(boehm):
-    """The full check of experiments/boehm_multistart.py: >= 20 % of 100 starts (issue 4).
+    """The full check of experiments/boehm_multistart.py: >= 20 % of 100 starts (issue 4); slow
+    (90 s of the CI run's 30 minutes: the 10-start test above runs the same code).
     Measured: 47 with the default bound flips, 12 without (seed 0); 40-47 and 12-18
     over seeds 0-3 (experiments/boehm_multistart_strategies.py)."""
     result = multistart(boehm, objective=ObjectiveKind.NEGATIVE_LOG_LIKELIHOOD, n_starts=100, seed=0)

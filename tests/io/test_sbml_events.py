@@ -4,6 +4,8 @@ gradients through parameter-dependent event times against central finite differe
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from helpers.petab_factory import SbmlModel, measurement, observable, parameter, write_petab
@@ -57,6 +59,9 @@ def test_gradient_through_a_parameter_dependent_event_time(tmp_path):
               / (2 * step) for e in np.eye(2)]
     assert float(value) == pytest.approx(float(problem.log_likelihood(theta)), abs=1e-10)
     np.testing.assert_allclose(np.asarray(gradient), finite, rtol=1e-5)
+    # the adjoint method: reverse mode through the event stops (a checkpointed loop) and the root find
+    adjoint = problem.with_solver(replace(problem.solver, gradient="adjoint"))
+    np.testing.assert_allclose(np.asarray(adjoint.value_and_grad(theta)[1]), np.asarray(gradient), rtol=1e-9)
 
 
 def test_state_trigger_fires_repeatedly(tmp_path):
@@ -127,3 +132,27 @@ def test_a_short_pulse_in_time_is_not_stepped_over(tmp_path):
     problem = _problem(tmp_path, model, [parameter("k", 1.0)], {"x": "x"}, [4.0, 10.0])
     assert problem.model.time_breakpoints() == (5.0, 5.01)
     np.testing.assert_allclose(_simulated(problem), [0.0, 0.01], atol=1e-9)
+
+
+def test_a_switch_time_that_is_a_parameter_has_its_gradient(tmp_path):
+    """A lag: x' = k for t >= tau (a piecewise of time and a parameter), so x(t) = k (t - tau)
+    after it. The solver steps to tau exactly (`SymbolicModel.parameter_breakpoints`), so the
+    derivative in tau is -k, by forward sensitivities and by the adjoint method (integrated
+    across, it would be 0)."""
+    model = (SbmlModel().compartment("c", 1.0).species("x", "c", concentration=0.0)
+             .parameter("k", 0.8).parameter("tau", 1.5)
+             .reaction("lagged", {}, {"x": 1}, "k * piecewise(0, lt(time, tau), 1)"))
+    times = np.array([1.0, 2.0, 3.0, 4.5])
+    problem = _problem(tmp_path, model, [parameter("k", 0.8), parameter("tau", 1.5, lower=0.1, upper=4.0)],
+                       {"x": "x"}, times.tolist())
+    assert [str(b) for b in problem.model.parameter_breakpoints()] == ["tau"]
+    k, tau = 0.8, 1.5
+    x = k * np.clip(times - tau, 0.0, None)
+    np.testing.assert_allclose(_simulated(problem), x, atol=1e-9)
+    # Gaussian noise sd 1, data 1: llh = -sum (1 - x)^2 / 2 + const
+    d_tau = np.sum((1.0 - x) * np.where(times > tau, -k, 0.0))
+    d_k = np.sum((1.0 - x) * np.clip(times - tau, 0.0, None))
+    for method in ("forward", "adjoint"):
+        solved = problem.with_solver(replace(problem.solver, gradient=method))
+        np.testing.assert_allclose(np.asarray(solved.value_and_grad(np.array([k, tau]))[1]), [d_k, d_tau],
+                                   rtol=1e-7, err_msg=method)

@@ -83,6 +83,9 @@ def test_large_vectors_take_the_table_path(monkeypatch):
     np.testing.assert_allclose(np.asarray(function(0.0, values, constants)), expected, rtol=1e-13)
     compile_vector(chain[:3], arguments)
     assert len(taken) == 1  # a small vector: node by node
+    small = compile_vector(chain[:3], arguments, tables=True)  # as for reverse-mode differentiated solves
+    assert len(taken) == 2
+    np.testing.assert_allclose(np.asarray(small(0.0, values, constants)), expected[:3], rtol=1e-13)
 
 
 def test_relations_and_unknown_symbols_keep_the_node_path():
