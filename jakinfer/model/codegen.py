@@ -366,7 +366,8 @@ def compile_vector(
 
     Vectors of at least `_VECTORISED_TERMS` terms (any size with `tables`) are
     evaluated from their `TermTable` (a program whose size does not grow with the
-    number of terms) where one represents them; others node by node, with the subexpressions that several entries share
+    number of terms) where one represents them; others node by node, with the
+    subexpressions that several entries share
     (e.g. an input `exp(-k t)` in every rate it drives) evaluated once per call
     (`common_subexpressions`): XLA would not merge them itself, it does not fuse
     one expensive result into several consumers.
